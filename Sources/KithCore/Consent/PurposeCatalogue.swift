@@ -1,0 +1,187 @@
+/// The versioned privacy notices and the purposes they describe: the record of processing activities
+/// as code (ACC-01, ACC-06, SEC-07).
+///
+/// The current notice is the highest version. A consent counts for a purpose only if it was given under
+/// a notice version at or after the purpose's ``Purpose/consentRequiredSince`` (ACC-06).
+public struct PurposeCatalogue: Sendable {
+    public let notices: [PrivacyNotice]
+
+    /// - Precondition: at least one notice; versions strictly increasing.
+    public init(notices: [PrivacyNotice]) {
+        precondition(!notices.isEmpty, "a catalogue needs at least one notice")
+        self.notices = notices.sorted { $0.version < $1.version }
+    }
+
+    public var current: PrivacyNotice { notices[notices.count - 1] }
+
+    public func notice(version: Int) -> PrivacyNotice? { notices.first { $0.version == version } }
+
+    /// The purpose as the current notice describes it.
+    public func purpose(_ id: PurposeID) -> Purpose? { current.purpose(id) }
+
+    /// Whether a consent given under `noticeVersion` still covers `purpose` under the current notice.
+    public func consentIsCurrent(for purpose: PurposeID, givenUnder noticeVersion: Int) -> Bool {
+        guard let purpose = self.purpose(purpose) else { return false }
+        return noticeVersion >= purpose.consentRequiredSince && noticeVersion <= current.version
+    }
+}
+
+extension PurposeID {
+    /// Signing in and keeping the account: the phone number, verification codes and sessions.
+    public static let account: PurposeID = "account"
+    /// Security and accountability logs (CSL 21(3), PIPL 55–56): the processing log itself.
+    public static let securityLog: PurposeID = "security-log"
+    /// Finding friends from the address book the user chose to upload (CON-01..03).
+    public static let contactDiscovery: PurposeID = "contact-discovery"
+    /// "Let people who have my number find me" (CON-05).
+    public static let discoverableByPhone: PurposeID = "discoverable-by-phone"
+    /// "Suggest to me people whose address books contain my number" (PYM-01, Ling v. Douyin).
+    public static let reverseContactSuggestions: PurposeID = "reverse-contact-suggestions"
+    /// People-you-may-know ranked from the user's network and profile (PYM-02).
+    public static let personalisedSuggestions: PurposeID = "personalised-suggestions"
+    /// The user's profile and connections: the core service of a social network.
+    public static let socialNetwork: PurposeID = "social-network"
+}
+
+extension PurposeCatalogue {
+    /// The catalogue Kith ships.
+    public static let standard = PurposeCatalogue(notices: [.version1])
+}
+
+extension PrivacyNotice {
+    static let controller = LocalizedText(zhCN: "Kith 运营方", en: "The Kith operator")
+    static let rightsText = LocalizedText(
+        zhCN: """
+            您可以随时查阅、复制、更正、删除您的个人信息，撤回任何基于同意的处理（撤回与给予同样便捷，\
+            不影响撤回前的处理，也不影响不依赖该同意的功能），注销账号，并要求我们解释处理规则。\
+            通过应用内“隐私中心”或上述联系方式行使权利；我们拒绝时会说明理由，您可以向监管部门投诉或向法院起诉。
+            """,
+        en: """
+            You may at any time access, copy, correct and delete your personal information, withdraw any \
+            consent (as easily as you gave it; withdrawal does not affect processing before it, nor any feature \
+            that does not depend on that consent), cancel your account, and ask us to explain our processing \
+            rules. Use the privacy centre in the app or the contact above; if we refuse we give reasons, and you \
+            may complain to the regulator or go to court.
+            """
+    )
+
+    /// The first published notice.
+    public static let version1 = PrivacyNotice(
+        version: 1,
+        publishedOn: "2026-11-23",
+        controller: controller,
+        contact: "privacy@kith.example",
+        purposes: [
+            Purpose(
+                id: .account,
+                basis: .contract,
+                dataCategories: ["phone-number", "verification-code", "session"],
+                retentionDays: nil,
+                retention: LocalizedText(
+                    zhCN: "账号存续期间；验证码 10 分钟；登录会话 30 天。",
+                    en: "While the account exists; verification codes 10 minutes; sessions 30 days."
+                ),
+                title: LocalizedText(zhCN: "注册与登录", en: "Sign-up and sign-in"),
+                description: LocalizedText(
+                    zhCN: "我们只需要您的手机号码：向其发送验证码以确认号码属于您，并以此创建或登录您的账号。" +
+                        "号码加密存储，仅以带密钥的索引查找。",
+                    en: "We need only your mobile number: we text it a code to confirm it is yours and create or " +
+                        "sign in to your account with it. The number is stored encrypted and looked up only " +
+                        "through a keyed index."
+                )
+            ),
+            Purpose(
+                id: .securityLog,
+                basis: .legalObligation,
+                dataCategories: ["processing-log", "pseudonymous-identifier"],
+                retentionDays: 1095,
+                retention: LocalizedText(zhCN: "3 年（网络日志不少于 6 个月）。", en: "3 years (network logs at least 6 months)."),
+                title: LocalizedText(zhCN: "处理记录", en: "Processing log"),
+                description: LocalizedText(
+                    zhCN: "每一次处理个人信息都会记录时间、发起者、目的与依据，形成防篡改的日志，用以证明处理合法。" +
+                        "日志以化名指代个人；注销后化名密钥被销毁。",
+                    en: "Every processing of personal information is logged with time, initiator, purpose and basis " +
+                        "in a tamper-evident log that proves it was lawful. The log refers to people by pseudonyms " +
+                        "whose keys are destroyed when the account is erased."
+                )
+            ),
+            Purpose(
+                id: .socialNetwork,
+                basis: .contract,
+                dataCategories: ["profile", "connections", "endorsements"],
+                retentionDays: nil,
+                retention: LocalizedText(zhCN: "账号存续期间，或您删除为止。", en: "While the account exists, or until you delete it."),
+                title: LocalizedText(zhCN: "资料与人脉", en: "Profile and connections"),
+                description: LocalizedText(
+                    zhCN: "您填写的资料按您为每个字段选择的可见范围展示；人脉关系仅在双方同意后建立。",
+                    en: "The profile you fill in is shown according to the visibility you choose for each field; " +
+                        "connections exist only when both people agreed."
+                )
+            ),
+            Purpose(
+                id: .contactDiscovery,
+                basis: .consent,
+                dataCategories: ["uploaded-phone-numbers", "contact-edges"],
+                retentionDays: nil,
+                retention: LocalizedText(
+                    zhCN: "未匹配到用户的号码不保存；匹配到的仅保存为“您有此人号码”的关系，直至您撤回或删除。",
+                    en: "Numbers that match no user are not kept; matches are kept only as 'you have this " +
+                        "person's number' until you withdraw or delete them."
+                ),
+                title: LocalizedText(zhCN: "通过通讯录找朋友", en: "Find friends from my contacts"),
+                description: LocalizedText(
+                    zhCN: "仅在您选择“通过通讯录找朋友”时，上传通讯录中的电话号码（不含姓名和备注），与允许被找到的用户匹配。",
+                    en: "Only when you choose 'find friends from my contacts', the phone numbers in your address " +
+                        "book (no names, no notes) are matched against users who let people find them."
+                )
+            ),
+            Purpose(
+                id: .discoverableByPhone,
+                basis: .consent,
+                dataCategories: ["phone-number"],
+                retentionDays: nil,
+                retention: LocalizedText(zhCN: "直至您关闭。", en: "Until you turn it off."),
+                title: LocalizedText(zhCN: "允许有我号码的人找到我", en: "Let people who have my number find me"),
+                description: LocalizedText(
+                    zhCN: "打开后，通讯录中有您号码的用户可以看到您的公开资料并向您发出人脉请求。关闭后立即生效。",
+                    en: "When on, users who have your number in their address book can see your public profile " +
+                        "and ask to connect. Turning it off takes effect at once."
+                )
+            ),
+            Purpose(
+                id: .reverseContactSuggestions,
+                basis: .consent,
+                dataCategories: ["contact-edges"],
+                retentionDays: nil,
+                retention: LocalizedText(zhCN: "直至您关闭。", en: "Until you turn it off."),
+                title: LocalizedText(
+                    zhCN: "向我推荐通讯录里有我号码的人",
+                    en: "Suggest to me people whose address books contain my number"
+                ),
+                description: LocalizedText(
+                    zhCN: "打开后，我们会把“已上传了含有您号码的通讯录、且允许被找到”的用户推荐给您，理由注明“对方有您的号码”。" +
+                        "默认关闭。",
+                    en: "When on, we suggest to you users who uploaded an address book containing your number and " +
+                        "who let people find them, with the reason 'they have your number'. Off by default."
+                )
+            ),
+            Purpose(
+                id: .personalisedSuggestions,
+                basis: .consent,
+                dataCategories: ["connections", "profile", "contact-edges"],
+                retentionDays: nil,
+                retention: LocalizedText(zhCN: "不单独保存；每次请求时计算。", en: "Not stored; computed on each request."),
+                title: LocalizedText(zhCN: "个性化的“可能认识的人”", en: "Personalised people-you-may-know"),
+                description: LocalizedText(
+                    zhCN: "根据您的人脉、共同好友与您可见的工作和学校信息推荐可能认识的人，并说明每条推荐的理由。" +
+                        "关闭后只显示不使用个人特征的普通列表。",
+                    en: "Suggests people you may know from your connections, mutual connections and the employer " +
+                        "and school you can see, with the reason for each. Turned off, you see a plain list that " +
+                        "uses no personal characteristics."
+                )
+            ),
+        ],
+        rights: rightsText,
+        changeSummary: LocalizedText(zhCN: "首次发布。", en: "First publication.")
+    )
+}

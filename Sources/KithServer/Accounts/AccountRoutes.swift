@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+import KithCore
+import KithStore
+
+struct StartVerificationBody: StrictDecodable {
+    static let fields: Set<String> = ["phone"]
+    var phone: String
+}
+
+struct VerifyBody: StrictDecodable {
+    static let fields: Set<String> = ["verificationId", "code"]
+    var verificationId: String
+    var code: String
+}
+
+struct VerificationStarted: Codable, Sendable {
+    var verificationId: String
+    var expiresIn: Int
+    var status = "code-sent"
+}
+
+struct SessionResponse: Codable, Sendable {
+    var token: String
+    var userId: String
+    var expiresAt: Int64
+    var newAccount: Bool
+}
+
+struct MeResponse: Codable, Sendable {
+    var userId: String
+    var phone: String
+    var createdAt: Int64
+}
+
+/// `startPhoneVerification`, `verifyPhone`, `signOut`, `getMe` (ACC-04, ACC-05, ACC-12).
+struct AccountRoutes {
+    let services: KithServices
+
+    func register(on api: API) {
+        api.add(.post, "/v1/auth/verifications", "startPhoneVerification") { request, context in
+            let body = try await request.decodeStrict(StartVerificationBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let phone: PhoneNumber
+            switch PhoneNumber.parse(body.phone, defaultRegion: services.defaultRegion) {
+            case .success(let parsed): phone = parsed
+            case .failure(let failure):
+                throw KithError.invalid("phone", "This is not a phone number we can send a code to (\(failure.rawValue)).")
+            }
+            let limiter = RateLimiter(store: services.store)
+            let vault = services.store.vault
+            try await limiter.take(
+                "otp-ip:" + vault.keyedDigest("ip", context.clientAddress),
+                limit: services.rateLimits.codesPerAddress
+            )
+            try await limiter.take("otp-number:" + vault.blindIndex(phone), limit: services.rateLimits.codesPerNumber)
+            let pending = try await services.accounts.startVerification(
+                phone: phone,
+                initiation: context.initiation("startPhoneVerification")
+            )
+            try await services.messages.send(
+                OutboundMessage(
+                    to: phone,
+                    body: "【Kith】验证码 \(pending.code)，10 分钟内有效。请勿告诉他人。Your Kith code is \(pending.code); valid for 10 minutes.",
+                    kind: .verification,
+                    evidence: pending.evidence
+                )
+            )
+            return JSONResponse(VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn), status: .accepted)
+        }
+
+        api.add(.post, "/v1/auth/sessions", "verifyPhone") { request, context in
+            let body = try await request.decodeStrict(VerifyBody.self, context: context, maxBytes: services.maxBodyBytes)
+            guard body.code.count == services.accounts.policy.codeLength, body.code.allSatisfy(\.isASCIIDigit) else {
+                throw KithError.invalid("code", "The code has \(services.accounts.policy.codeLength) digits.")
+            }
+            guard body.verificationId.count <= 64 else {
+                throw KithError.invalid("verificationId", "This is not a verification ID.")
+            }
+            try await RateLimiter(store: services.store).take(
+                "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
+                limit: services.rateLimits.verifyPerAddress
+            )
+            let session = try await services.accounts.verify(
+                id: body.verificationId,
+                code: body.code,
+                initiation: context.initiation("verifyPhone")
+            )
+            return JSONResponse(
+                SessionResponse(
+                    token: session.token,
+                    userId: session.user.rawValue,
+                    expiresAt: session.expiresAt,
+                    newAccount: session.newAccount
+                ),
+                status: session.newAccount ? .created : .ok
+            )
+        }
+
+        api.add(.delete, "/v1/auth/sessions/current", "signOut") { request, context in
+            _ = try context.requirePrincipal()
+            if let token = request.bearerToken { try await services.accounts.signOut(token: token) }
+            return Response(status: .noContent)
+        }
+
+        api.add(.get, "/v1/me", "getMe") { _, context in
+            let principal = try context.requirePrincipal()
+            guard let (phone, createdAt) = try await services.accounts.phoneNumber(of: principal.user) else {
+                throw KithError.unauthenticated
+            }
+            return JSONResponse(MeResponse(userId: principal.user.rawValue, phone: phone.e164, createdAt: createdAt))
+        }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+extension Request {
+    /// The bearer token of the `Authorization` header, if any.
+    var bearerToken: String? {
+        guard let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}
+
+/// Resolves the bearer token to a principal; routes decide whether they need one.
+struct AuthenticationMiddleware: RouterMiddleware {
+    let accounts: PhoneAccounts
+
+    func handle(
+        _ request: Request,
+        context: KithRequestContext,
+        next: (Request, KithRequestContext) async throws -> Response
+    ) async throws -> Response {
+        guard let token = request.bearerToken else { return try await next(request, context) }
+        guard token.count <= 128, let principal = try await accounts.authenticate(token: token) else {
+            throw KithError.unauthenticated
+        }
+        var context = context
+        context.principal = principal
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,129 @@
+import Hummingbird
+import KithCore
+import KithStore
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// What a test (or another composition) may swap: the edges of the world and the clock.
+public struct KithOverrides: Sendable {
+    public var clock: WallClock = .system
+    public var catalogue: PurposeCatalogue = .standard
+    public var gateway: (any MessageGateway)?
+    public var keys: KithKeys?
+
+    public init(
+        clock: WallClock = .system,
+        catalogue: PurposeCatalogue = .standard,
+        gateway: (any MessageGateway)? = nil,
+        keys: KithKeys? = nil
+    ) {
+        self.clock = clock
+        self.catalogue = catalogue
+        self.gateway = gateway
+        self.keys = keys
+    }
+}
+
+/// The capabilities a running server composes, shared by its routes.
+public struct KithServices: Sendable {
+    public let store: KithStore
+    public let accounts: PhoneAccounts
+    public let messages: MessageDispatcher
+    public let metrics: PrometheusCollectorRegistry
+    public let rateLimits: RateLimitPolicy
+    public let defaultRegion: PhoneNumber.Region
+    public let maxBodyBytes: Int
+
+    /// Withdraws a consent and, in the same transaction, deletes what rested on it (ACC-07, CON-06).
+    func withdraw(_ purpose: PurposeID, by user: UserID, initiation: Initiation) async throws -> Int {
+        try await ConsentLedger(store: store).withdraw(purpose, by: user, initiation: initiation)
+    }
+}
+
+/// Builds the Kith application: opens the store, composes the capabilities, registers the routes.
+///
+/// The store is migrated before the server accepts connections.
+/// - Returns: the application and its services (tests use the services to look behind the API).
+public func buildApplication(
+    configuration: KithConfiguration,
+    logger: Logger,
+    overrides: KithOverrides = KithOverrides()
+) async throws -> (some ApplicationProtocol, KithServices) {
+    let database = try await KithDatabase.open(url: configuration.databaseURL, logger: logger)
+    let keys = try overrides.keys ?? configuration.keys(logger: logger)
+    let store = KithStore(database: database, keys: keys, catalogue: overrides.catalogue, clock: overrides.clock)
+    let gateway = overrides.gateway ?? OutboxGateway(path: configuration.smsOutbox)
+    let services = KithServices(
+        store: store,
+        accounts: PhoneAccounts(store: store),
+        messages: MessageDispatcher(gateway: gateway, store: store),
+        metrics: PrometheusCollectorRegistry(),
+        rateLimits: RateLimitPolicy(),
+        defaultRegion: configuration.defaultRegion,
+        maxBodyBytes: configuration.maxBodyBytes
+    )
+    let router = Router(context: KithRequestContext.self)
+    router.add(middleware: RequestLoggingMiddleware(metrics: services.metrics))
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
+    let api = API(router: router)
+    registerRoutes(on: api, services: services)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kith"),
+        services: [database],
+        logger: logger
+    )
+    app.beforeServerStarts {
+        try await database.migrate(logger: logger)
+    }
+    return (app, services)
+}
+
+/// Every route group, in one place; ``documentedOperations(services:)`` reads the same list.
+func registerRoutes(on api: API, services: KithServices) {
+    AccountRoutes(services: services).register(on: api)
+    ConsentRoutes(services: services).register(on: api)
+    OperationsRoutes(services: services).register(on: api)
+}
+
+/// The operations the server implements, for checking them against the OpenAPI document.
+public func implementedOperations(services: KithServices) -> [Operation] {
+    let api = API(router: Router(context: KithRequestContext.self))
+    registerRoutes(on: api, services: services)
+    return api.operations
+}
+
+/// Logs each request with method, route template, status and duration — never the URL's values, the
+/// body or headers — and counts it in the metrics by route template (no personal data in labels).
+struct RequestLoggingMiddleware: RouterMiddleware {
+    let metrics: PrometheusCollectorRegistry
+
+    func handle(
+        _ request: Request,
+        context: KithRequestContext,
+        next: (Request, KithRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let route = context.endpointPath ?? "unmatched"
+        let status = String(response.status.code)
+        context.logger.info(
+            "request",
+            metadata: [
+                "http.method": "\(request.method.rawValue)",
+                "http.route": "\(route)",
+                "http.status": "\(status)",
+                "duration_ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+            ]
+        )
+        metrics.makeCounter(
+            name: "kith_http_requests_total",
+            labels: [("method", request.method.rawValue), ("route", route), ("status", status)]
+        ).increment()
+        return response
+    }
+}

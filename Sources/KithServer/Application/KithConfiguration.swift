@@ -1,0 +1,93 @@
+import Configuration
+import KithCore
+import Logging
+
+/// Everything `kith` reads from its configuration: flags, `KITH_*` environment variables, an optional
+/// `.env` file, in that order of precedence.
+///
+/// - Configuration keys:
+///   - `kith.host` (string, optional, default: `127.0.0.1`): address to listen on (`KITH_HOST`).
+///   - `kith.port` (int, optional, default: `8080`): port to listen on (`KITH_PORT`).
+///   - `kith.database.url` (string, optional, default: `sqlite://./kith.sqlite`): the store; a
+///     `postgres://user:password@host:port/db` URL selects PostgreSQL (`KITH_DATABASE_URL`). **Secret**
+///     when it carries a password.
+///   - `kith.sms.outbox` (string, optional, default: `./kith-outbox.jsonl`): the development SMS
+///     gateway's file, one JSON object per message (`KITH_SMS_OUTBOX`).
+///   - `kith.key.file` (string, optional, default: `./kith.keys`): development key file, generated on
+///     first start with a warning when the three keys below are not configured (`KITH_KEY_FILE`).
+///   - `kith.encryption.key` (string, optional): 32 random bytes, base64; AES-256-GCM key for phone
+///     numbers at rest (`KITH_ENCRYPTION_KEY`). **Secret.**
+///   - `kith.blind.index.key` (string, optional): 32 random bytes, base64; HMAC key of the phone
+///     blind index (`KITH_BLIND_INDEX_KEY`). **Secret.**
+///   - `kith.log.signing.key` (string, optional): 32 bytes, base64; Ed25519 key signing the
+///     processing log's tree heads (`KITH_LOG_SIGNING_KEY`). **Secret.**
+///   - `kith.default.region` (string, optional, default: `CN`): region for phone numbers written in
+///     national form (`KITH_DEFAULT_REGION`).
+///   - `kith.max.body.bytes` (int, optional, default: `65536`): largest request body accepted
+///     (`KITH_MAX_BODY_BYTES`).
+///   - `kith.log.level` (string, optional, default: `info`): `trace` … `critical` (`KITH_LOG_LEVEL`).
+public struct KithConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var databaseURL = "sqlite://./kith.sqlite"
+    public var smsOutbox = "./kith-outbox.jsonl"
+    public var keyFile = "./kith.keys"
+    public var encryptionKey: String?
+    public var blindIndexKey: String?
+    public var logSigningKey: String?
+    public var defaultRegion = PhoneNumber.Region.cn
+    public var maxBodyBytes = 65_536
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    public init(reader: ConfigReader) throws {
+        let kith = reader.scoped(to: "kith")
+        host = kith.string(forKey: "host", default: host)
+        port = kith.int(forKey: "port", default: port)
+        databaseURL = kith.string(forKey: "database.url", isSecret: true, default: databaseURL)
+        smsOutbox = kith.string(forKey: "sms.outbox", default: smsOutbox)
+        keyFile = kith.string(forKey: "key.file", default: keyFile)
+        encryptionKey = kith.string(forKey: "encryption.key", isSecret: true)
+        blindIndexKey = kith.string(forKey: "blind.index.key", isSecret: true)
+        logSigningKey = kith.string(forKey: "log.signing.key", isSecret: true)
+        let region = kith.string(forKey: "default.region", default: "CN")
+        guard let parsedRegion = PhoneNumber.Region(code: region) else {
+            throw KithError.invalid("KITH_DEFAULT_REGION", "Use one of: CN, HK, TW, US, GB, DE, SG.")
+        }
+        defaultRegion = parsedRegion
+        maxBodyBytes = kith.int(forKey: "max.body.bytes", default: maxBodyBytes)
+        let level = kith.string(forKey: "log.level", default: "info")
+        guard let parsedLevel = Logger.Level(rawValue: level) else {
+            throw KithError.invalid("KITH_LOG_LEVEL", "Use trace, debug, info, notice, warning, error or critical.")
+        }
+        logLevel = parsedLevel
+    }
+
+    /// The reader `kith` uses: command-line values first, then the environment, then `.env`.
+    public static func reader(overrides: [String: String] = [:]) async throws -> ConfigReader {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in overrides {
+            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
+        }
+        return ConfigReader(providers: [
+            InMemoryProvider(name: "arguments", values: values),
+            EnvironmentVariablesProvider(),
+            try await EnvironmentVariablesProvider(environmentFilePath: ".env", allowMissing: true),
+        ])
+    }
+
+    /// The store keys: from configuration when all three are set, else the development key file.
+    public func keys(logger: Logger) throws -> KithKeys {
+        if let encryptionKey, let blindIndexKey, let logSigningKey {
+            return try KithKeys(
+                encryptionBase64: encryptionKey,
+                blindIndexBase64: blindIndexKey,
+                logSigningBase64: logSigningKey
+            )
+        }
+        return try KithKeys.loadOrCreate(keyFile: keyFile, logger: logger)
+    }
+}
+
+import KithStore

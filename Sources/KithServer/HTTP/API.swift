@@ -1,0 +1,33 @@
+import HTTPTypes
+import Hummingbird
+
+/// One documented operation: method, path template (OpenAPI form) and `operationId`.
+public struct Operation: Hashable, Sendable, CustomStringConvertible {
+    public var method: String
+    public var path: String
+    public var operationId: String
+    public var description: String { "\(method) \(path) (\(operationId))" }
+}
+
+/// Registers routes together with the operations they implement, so the OpenAPI document can be
+/// checked against the implementation route by route (and vice versa).
+final class API: @unchecked Sendable {
+    let router: Router<KithRequestContext>
+    private(set) var operations: [Operation] = []
+
+    init(router: Router<KithRequestContext>) { self.router = router }
+
+    /// Adds a route. `path` uses OpenAPI templates (`/v1/me/consents/{purpose}`).
+    func add<Output: ResponseGenerator>(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        _ operationId: String,
+        handler: @escaping @Sendable (Request, KithRequestContext) async throws -> Output
+    ) {
+        operations.append(Operation(method: method.rawValue, path: path, operationId: operationId))
+        let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : part
+        }.joined(separator: "/")
+        router.on(RouterPath(routerPath), method: method, use: handler)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import KithCore
+import NIOCore
+
+/// A request body type whose fields are known, so unknown fields can be refused.
+protocol StrictDecodable: Decodable, Sendable {
+    /// Every field name the body may carry.
+    static var fields: Set<String> { get }
+}
+
+extension Request {
+    /// Decodes a JSON body strictly: size-limited, well-formed, an object, no unknown fields, right types.
+    ///
+    /// Errors name the field and never echo its value (it may be a phone number).
+    func decodeStrict<T: StrictDecodable>(_ type: T.Type, context: KithRequestContext, maxBytes: Int) async throws -> T {
+        var request = self
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBytes)
+        } catch {
+            throw KithError(.payloadTooLarge, detail: "The request body is larger than \(maxBytes) bytes.")
+        }
+        let data = Data(buffer.readableBytesView)
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw KithError(.malformedJSON, detail: "The body is not well-formed JSON.")
+        }
+        guard let dictionary = object as? [String: Any] else {
+            throw KithError(.malformedJSON, detail: "The body must be a JSON object.")
+        }
+        if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
+            throw KithError(
+                .unknownField,
+                field: unknown.count <= 64 ? unknown : String(unknown.prefix(64)),
+                detail: "This operation does not take this field. It takes: \(T.fields.sorted().joined(separator: ", "))."
+            )
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw KithError(.invalidField, field: error.fieldPath, detail: error.fixedDetail)
+        } catch let error as KithError {
+            throw error
+        } catch {
+            throw KithError(.invalidField, detail: "The body does not have the expected shape.")
+        }
+    }
+}
+
+extension DecodingError {
+    var fieldPath: String? {
+        let path: [any CodingKey]
+        switch self {
+        case .keyNotFound(let key, let context): path = context.codingPath + [key]
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            path = context.codingPath
+        @unknown default: return nil
+        }
+        let text = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return text.isEmpty ? nil : text
+    }
+
+    var fixedDetail: String {
+        switch self {
+        case .keyNotFound: "This field is required."
+        case .typeMismatch: "This field has the wrong type."
+        case .valueNotFound: "This field must not be null."
+        case .dataCorrupted: "This field's value is not one of the accepted values."
+        @unknown default: "This field is not valid."
+        }
+    }
+}
+
+/// Encodes a response value as JSON with a status.
+struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
+    var status: HTTPResponse.Status = .ok
+    var value: Value
+
+    init(_ value: Value, status: HTTPResponse.Status = .ok) {
+        self.value = value
+        self.status = status
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
+        )
+    }
+}

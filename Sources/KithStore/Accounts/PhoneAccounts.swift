@@ -1,0 +1,228 @@
+import Crypto
+import Foundation
+import KithCore
+import SQLKit
+
+/// What `startPhoneVerification` hands back: the same shape whether or not the number is registered.
+public struct PendingVerification: Sendable {
+    public var id: String
+    public var expiresIn: Int
+    /// The one-time code, to be sent by SMS only; never returned to the client nor logged.
+    public var code: String
+    /// The processing-log entry that authorises sending the code.
+    public var evidence: String
+}
+
+/// A signed-in session.
+public struct Session: Sendable {
+    /// The bearer token. Shown to the client once; the store keeps only its hash.
+    public var token: String
+    public var user: UserID
+    public var expiresAt: Int64
+    public var newAccount: Bool
+}
+
+/// The identity behind a bearer token.
+public struct Principal: Sendable, Equatable {
+    public var user: UserID
+    /// A reference to the session for the log: a prefix of the token hash, never the token.
+    public var sessionRef: String
+}
+
+/// Accounts by phone number only (ACC-04, ACC-05, ACC-12): request a code, then verify it.
+///
+/// There is deliberately no other way to create an account: no partner or operator API takes a phone
+/// number and makes an account of it.
+public struct PhoneAccounts: Sendable {
+    let store: KithStore
+    public var policy: VerificationPolicy
+
+    public init(store: KithStore, policy: VerificationPolicy = VerificationPolicy()) {
+        self.store = store
+        self.policy = policy
+    }
+
+    /// Creates a verification for `phone` and logs the act of sending it a code.
+    ///
+    /// Answers identically for registered and unregistered numbers (no account enumeration). Earlier
+    /// unused codes for the number stop working.
+    public func startVerification(phone: PhoneNumber, initiation: Initiation) async throws -> PendingVerification {
+        let index = store.vault.blindIndex(phone)
+        let cipher = try store.vault.encrypt(phone)
+        let code = Random.digits(policy.codeLength)
+        let id = "v_" + Random.token(16)
+        let now = store.clock.nowMillis
+        let expires = now + Int64(policy.codeLifetime) * 1000
+        let codeHash = store.vault.keyedDigest("otp:" + id, code)
+        let existing = try await store.database.read { sql in
+            try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: index)").first()
+                .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
+        }
+        let act = ProcessingAct(
+            purpose: .account,
+            actor: existing.map { .user($0) } ?? .anonymous,
+            subject: existing,
+            initiation: initiation,
+            detail: "verification code issued"
+        )
+        let (_, entry) = try await store.gate.perform(act) { sql in
+            try await sql.raw(
+                "DELETE FROM verifications WHERE phone_index = \(bind: index) OR expires_at < \(bind: now - 86_400_000)"
+            ).run()
+            try await sql.raw(
+                """
+                INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at)
+                VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now))
+                """
+            ).run()
+        }
+        return PendingVerification(id: id, expiresIn: policy.codeLifetime, code: code, evidence: entry.evidence)
+    }
+
+    private enum Attempt: Sendable {
+        case signedIn(Session)
+        case wrong
+        case locked
+        case unknown
+    }
+
+    /// Checks a code. The sixth guess of a code is refused even if right; an expired or used code is
+    /// refused. A right code signs in, creating the account on first use by the person's own act (ACC-05).
+    public func verify(id: String, code: String, initiation: Initiation) async throws -> Session {
+        let store = self.store
+        let policy = self.policy
+        let now = store.clock.nowMillis
+        let outcome: Attempt = try await store.database.transaction { sql in
+            guard
+                let row = try await sql.raw(
+                    "SELECT phone_index, phone_cipher, code_hash, attempts, expires_at, consumed FROM verifications WHERE id = \(bind: id)"
+                ).first()
+            else { return .unknown }
+            let attempts = try row.decode(column: "attempts", as: Int.self)
+            let consumed = try row.decode(column: "consumed", as: Int.self)
+            let expiresAt = try row.decode(column: "expires_at", as: Int64.self)
+            if consumed != 0 || expiresAt <= now { return .unknown }
+            if attempts >= policy.maxAttempts { return .locked }
+            try await sql.raw("UPDATE verifications SET attempts = attempts + 1 WHERE id = \(bind: id)").run()
+            let expected = try row.decode(column: "code_hash", as: String.self)
+            let given = store.vault.keyedDigest("otp:" + id, code)
+            guard constantTimeEqual(expected, given) else { return .wrong }
+            try await sql.raw("UPDATE verifications SET consumed = 1 WHERE id = \(bind: id)").run()
+            let index = try row.decode(column: "phone_index", as: String.self)
+            let cipher = try row.decode(column: "phone_cipher", as: String.self)
+            return .signedIn(try await signIn(phoneIndex: index, phoneCipher: cipher, initiation: initiation, now: now, on: sql))
+        }
+        switch outcome {
+        case .signedIn(let session):
+            return session
+        case .wrong:
+            throw KithError(.verificationFailed, field: "code", detail: "The code is not right. Check the SMS and try again.")
+        case .locked:
+            throw KithError(
+                .verificationLocked,
+                field: "code",
+                detail: "This code was guessed too many times and no longer works. Request a new code."
+            )
+        case .unknown:
+            throw KithError(
+                .verificationFailed,
+                field: "verificationId",
+                detail: "This verification has expired or was already used. Request a new code."
+            )
+        }
+    }
+
+    private func signIn(
+        phoneIndex: String,
+        phoneCipher: String,
+        initiation: Initiation,
+        now: Int64,
+        on sql: any SQLDatabase
+    ) async throws -> Session {
+        var user = try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first()
+            .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
+        let isNew = user == nil
+        if user == nil {
+            let created = UserID.generate()
+            try await SubjectKeys(store: store).create(for: created, on: sql)
+            let act = ProcessingAct(
+                purpose: .account,
+                actor: .user(created),
+                subject: created,
+                initiation: initiation,
+                detail: "account created by the person's own verified phone number"
+            )
+            let entry = try await ProcessingGate.append(act, basisRef: LegalBasis.contract.rawValue, store: store, on: sql)
+            try await sql.raw(
+                """
+                INSERT INTO users (id, phone_index, phone_cipher, created_at, registration_evidence)
+                VALUES (\(bind: created.rawValue), \(bind: phoneIndex), \(bind: phoneCipher), \(bind: now), \(bind: entry.evidence))
+                """
+            ).run()
+            user = created
+        }
+        let signedIn = user!
+        let token = Random.token(32)
+        let expires = now + Int64(policy.sessionLifetime) * 1000
+        try await sql.raw(
+            """
+            INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+            VALUES (\(bind: Self.tokenHash(token)), \(bind: signedIn.rawValue), \(bind: now), \(bind: expires))
+            """
+        ).run()
+        let act = ProcessingAct(
+            purpose: .account,
+            actor: .user(signedIn),
+            subject: signedIn,
+            initiation: initiation,
+            detail: "signed in"
+        )
+        _ = try await ProcessingGate.append(act, basisRef: LegalBasis.contract.rawValue, store: store, on: sql)
+        return Session(token: token, user: signedIn, expiresAt: expires, newAccount: isNew)
+    }
+
+    /// The principal behind a bearer token, or `nil` when the token is unknown or expired.
+    public func authenticate(token: String) async throws -> Principal? {
+        let hash = Self.tokenHash(token)
+        let now = store.clock.nowMillis
+        return try await store.database.read { sql in
+            try await sql.raw(
+                "SELECT user_id FROM sessions WHERE token_hash = \(bind: hash) AND expires_at > \(bind: now)"
+            ).first().map {
+                Principal(
+                    user: UserID(rawValue: try $0.decode(column: "user_id", as: String.self)),
+                    sessionRef: "sess:" + hash.prefix(16)
+                )
+            }
+        }
+    }
+
+    /// Ends the session of `token`.
+    public func signOut(token: String) async throws {
+        let hash = Self.tokenHash(token)
+        try await store.database.transaction { sql in
+            try await sql.raw("DELETE FROM sessions WHERE token_hash = \(bind: hash)").run()
+        }
+    }
+
+    /// The account's phone number (for `getMe`: the person's own data).
+    public func phoneNumber(of user: UserID) async throws -> (PhoneNumber, createdAt: Int64)? {
+        let row = try await store.database.read { sql in
+            try await sql.raw("SELECT phone_cipher, created_at FROM users WHERE id = \(bind: user.rawValue)").first()
+                .map { (try $0.decode(column: "phone_cipher", as: String.self), try $0.decode(column: "created_at", as: Int64.self)) }
+        }
+        guard let row else { return nil }
+        return (try store.vault.decryptPhone(row.0), row.1)
+    }
+
+    static func tokenHash(_ token: String) -> String { SHA256.hash(data: Array(token.utf8)).hexString }
+}
+
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<x.count { diff |= x[i] ^ y[i] }
+    return diff == 0
+}

@@ -1,0 +1,42 @@
+import KithCore
+import SQLKit
+
+/// Token buckets kept in the database, so every node shares them (CON-07, issue "two nodes").
+///
+/// Bucket names never contain personal data: callers pass keyed digests (``PhoneVault/keyedDigest(_:_:)``).
+public struct RateLimiter: Sendable {
+    let store: KithStore
+
+    public init(store: KithStore) { self.store = store }
+
+    /// Takes `cost` tokens from `bucket`, or throws ``KithError/Code/rateLimited`` with `Retry-After`.
+    public func take(_ bucket: String, limit: RateLimit, cost: Double = 1) async throws {
+        let now = store.clock.nowSeconds
+        let backend = store.database.backend
+        let outcome = try await store.database.transaction { sql -> RateLimit.RetryAfter? in
+            try await sql.raw(
+                "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: now)) ON CONFLICT (bucket) DO NOTHING"
+            ).run()
+            let lock: SQLQueryString = backend == .postgres ? " FOR UPDATE" : ""
+            let row = try await sql.raw("SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)").first()
+            let tokens = try row?.decode(column: "tokens", as: Double.self)
+            let updatedAt = try row?.decode(column: "updated_at", as: Double.self)
+            switch limit.take(cost: cost, tokens: tokens, updatedAt: updatedAt, now: now) {
+            case .success(let remaining):
+                try await sql.raw(
+                    "UPDATE rate_buckets SET tokens = \(bind: remaining), updated_at = \(bind: now) WHERE bucket = \(bind: bucket)"
+                ).run()
+                return nil
+            case .failure(let retry):
+                return retry
+            }
+        }
+        if let outcome {
+            throw KithError(
+                .rateLimited,
+                detail: "Too many requests; try again later.",
+                retryAfter: outcome.seconds
+            )
+        }
+    }
+}

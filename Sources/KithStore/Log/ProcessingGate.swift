@@ -1,0 +1,171 @@
+import Crypto
+import Foundation
+import KithCore
+import SQLKit
+
+/// Who performs a processing act.
+public enum Actor: Sendable, Equatable {
+    case user(UserID)
+    /// Someone not signed in (a sign-up in progress, a non-user's opt-out).
+    case anonymous
+    case `operator`(String)
+    case system
+}
+
+/// A processing of personal information, as the gate sees it before allowing it.
+public struct ProcessingAct: Sendable {
+    public var purpose: PurposeID
+    public var actor: Actor
+    /// Whose information is processed.
+    public var subject: UserID?
+    /// Whose consent the act rests on when the purpose's basis is consent; defaults to the subject.
+    public var consentOf: UserID?
+    public var initiation: Initiation
+    /// Fixed text with counts, never personal data.
+    public var detail: String
+
+    public init(
+        purpose: PurposeID,
+        actor: Actor,
+        subject: UserID?,
+        consentOf: UserID? = nil,
+        initiation: Initiation,
+        detail: String
+    ) {
+        self.purpose = purpose
+        self.actor = actor
+        self.subject = subject
+        self.consentOf = consentOf ?? subject
+        self.initiation = initiation
+        self.detail = detail
+    }
+}
+
+/// The one gate every processing of personal information passes (ACC-11, SEC-01, SEC-08, GEN-06).
+///
+/// ``perform(_:_:)`` checks the legal basis — a current consent for a consent purpose, or the
+/// non-consent basis the catalogue names — runs the work and appends the processing-log entry in the
+/// same transaction, so there is no data change without its log entry and no log entry without its
+/// change.
+public struct ProcessingGate: Sendable {
+    let store: KithStore
+
+    /// Checks the basis, runs `work`, logs the act; all in one transaction.
+    ///
+    /// - Parameters:
+    ///   - act: What is processed, whose, why and at whose initiative.
+    ///   - work: The data change; it may return a replacement `detail` (with counts) for the entry.
+    /// - Returns: the work's result and the log entry, whose ``ProcessingEntry/evidence`` authorises
+    ///   follow-up acts such as sending a message.
+    /// - Throws: ``KithError/Code/consentRequired`` when the basis is missing.
+    public func perform<T: Sendable>(
+        _ act: ProcessingAct,
+        _ work: @Sendable (any SQLDatabase) async throws -> (T, detail: String?)
+    ) async throws -> (T, ProcessingEntry) {
+        let store = self.store
+        return try await store.database.transaction { sql in
+            let basisRef = try await Self.basis(for: act, store: store, on: sql)
+            let (result, detail) = try await work(sql)
+            var act = act
+            if let detail { act.detail = detail }
+            let entry = try await Self.append(act, basisRef: basisRef, store: store, on: sql)
+            return (result, entry)
+        }
+    }
+
+    /// ``perform(_:_:)`` for work that needs no replacement detail.
+    public func perform<T: Sendable>(
+        _ act: ProcessingAct,
+        _ work: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> (T, ProcessingEntry) {
+        try await perform(act) { sql in (try await work(sql), detail: nil) }
+    }
+
+    /// Checks the basis of an act without processing anything (for reads that must stop early).
+    public func check(_ act: ProcessingAct) async throws {
+        let store = self.store
+        _ = try await store.database.read { sql in try await Self.basis(for: act, store: store, on: sql) }
+    }
+
+    /// The basis reference, or a thrown ``KithError`` when there is none.
+    static func basis(for act: ProcessingAct, store: KithStore, on sql: any SQLDatabase) async throws -> String? {
+        guard let purpose = store.catalogue.purpose(act.purpose) else {
+            throw KithError(.internalError, detail: "Processing for a purpose that is not in the notice was refused.")
+        }
+        switch purpose.basis {
+        case .consent:
+            guard let person = act.consentOf,
+                let consent = try await ConsentLedger(store: store).current(act.purpose, of: person, on: sql)
+            else {
+                throw KithError.consentRequired(act.purpose)
+            }
+            return "consent:\(consent.id)"
+        case .contract, .legalObligation:
+            return purpose.basis.rawValue
+        }
+    }
+
+    /// Appends the log entry for an act in the caller's transaction (for acts whose basis was checked
+    /// by the caller, such as recording a consent itself).
+    static func append(_ act: ProcessingAct, basisRef: String?, store: KithStore, on sql: any SQLDatabase) async throws
+        -> ProcessingEntry
+    {
+        let subjects = SubjectKeys(store: store)
+        let subject = try await act.subject.asyncMap { try await subjects.pseudonym(of: $0, on: sql) }
+        let actor: String
+        switch act.actor {
+        case .user(let user):
+            actor = user == act.subject ? (subject ?? "user") : try await subjects.pseudonym(of: user, on: sql)
+        case .anonymous: actor = "anonymous"
+        case .operator(let name): actor = "operator:\(name)"
+        case .system: actor = "system"
+        }
+        let basis = store.catalogue.purpose(act.purpose)?.basis ?? .legalObligation
+        let draft = EntryDraft(
+            actor: actor,
+            subject: subject,
+            purpose: act.purpose,
+            basis: basis,
+            basisRef: basisRef,
+            initiation: act.initiation,
+            detail: act.detail
+        )
+        return try await store.log.append([draft], at: store.clock.nowMillis, on: sql)[0]
+    }
+}
+
+extension Optional {
+    func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
+
+/// Per-subject keys (crypto-shredding): the log names people by `HMAC(subjectKey, …)`; erasing a person
+/// destroys the key, so their entries can no longer be linked to them while the chain still verifies.
+public struct SubjectKeys: Sendable {
+    let store: KithStore
+
+    public func create(for user: UserID, on sql: any SQLDatabase) async throws {
+        let cipher = try store.vault.seal(Random.bytes(32))
+        try await sql.raw(
+            "INSERT INTO subject_keys (user_id, key_cipher, created_at) VALUES (\(bind: user.rawValue), \(bind: cipher), \(bind: store.clock.nowMillis))"
+        ).run()
+    }
+
+    /// The person's pseudonym in the processing log: `s:` and 32 hex digits.
+    public func pseudonym(of user: UserID, on sql: any SQLDatabase) async throws -> String {
+        guard let row = try await sql.raw("SELECT key_cipher FROM subject_keys WHERE user_id = \(bind: user.rawValue)").first()
+        else {
+            return "erased"
+        }
+        let key = SymmetricKey(data: try store.vault.open(try row.decode(column: "key_cipher", as: String.self)))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("kith-subject-v1".utf8), using: key)
+        return "s:" + Array(mac).prefix(16).hexString
+    }
+
+    /// Destroys the person's key (erasure).
+    public func destroy(for user: UserID, on sql: any SQLDatabase) async throws {
+        try await sql.raw("DELETE FROM subject_keys WHERE user_id = \(bind: user.rawValue)").run()
+    }
+}

@@ -1,0 +1,278 @@
+import Crypto
+import Foundation
+import KithCore
+import SQLKit
+
+/// A processing act about to be logged, before it has a sequence number.
+public struct EntryDraft: Sendable {
+    public var actor: String
+    public var subject: String?
+    public var purpose: PurposeID
+    public var basis: LegalBasis
+    public var basisRef: String?
+    public var initiation: Initiation
+    public var detail: String
+
+    public init(
+        actor: String,
+        subject: String?,
+        purpose: PurposeID,
+        basis: LegalBasis,
+        basisRef: String?,
+        initiation: Initiation,
+        detail: String
+    ) {
+        self.actor = actor
+        self.subject = subject
+        self.purpose = purpose
+        self.basis = basis
+        self.basisRef = basisRef
+        self.initiation = initiation
+        self.detail = detail
+    }
+}
+
+/// The append-only, hash-chained processing log (SEC-01, SEC-08, ACC-11).
+///
+/// Entries are leaves of an RFC 6962 Merkle tree. Each append, inside the caller's transaction, extends
+/// the tree's frontier and stores a tree head signed with Ed25519; a checkpoint head is kept every
+/// ``checkpointInterval`` entries. ``verify(on:publicKey:)`` recomputes the tree from the entries and
+/// detects any altered, removed, inserted or reordered entry.
+public struct ProcessingLog: Sendable {
+    public static let checkpointInterval = 1024
+    let keys: KithKeys
+
+    public init(keys: KithKeys) { self.keys = keys }
+
+    public var publicKey: Curve25519.Signing.PublicKey { keys.logSigning.publicKey }
+
+    /// Appends entries in the caller's transaction and returns them with their sequence numbers.
+    ///
+    /// The `UPDATE` of the single state row takes the row lock first, so concurrent appenders on
+    /// PostgreSQL queue up behind each other and the chain stays linear.
+    @discardableResult
+    public func append(_ drafts: [EntryDraft], at now: Int64, on sql: any SQLDatabase) async throws -> [ProcessingEntry] {
+        guard !drafts.isEmpty else { return [] }
+        try await sql.raw("UPDATE log_state SET size = size WHERE id = 1").run()
+        guard let state = try await sql.raw("SELECT size, frontier FROM log_state WHERE id = 1").first() else {
+            throw KithError(.internalError, detail: "The processing log is not initialised; run kith migrate.")
+        }
+        let size = try state.decode(column: "size", as: Int.self)
+        let frontierText = try state.decode(column: "frontier", as: String.self)
+        guard let frontierBytes = Data(base64Encoded: frontierText),
+            var frontier = MerkleFrontier(size: size, serialized: Array(frontierBytes))
+        else {
+            throw KithError(.internalError, detail: "The processing log state is damaged; run kith ledger verify.")
+        }
+
+        var entries: [ProcessingEntry] = []
+        entries.reserveCapacity(drafts.count)
+        var rows: [(Int, Int64, String?, String, String)] = []
+        var checkpoints: [(Int, String, String)] = []
+        for draft in drafts {
+            let entry = ProcessingEntry(
+                seq: frontier.size + 1,
+                at: now,
+                actor: draft.actor,
+                subject: draft.subject,
+                purpose: draft.purpose,
+                basis: draft.basis,
+                basisRef: draft.basisRef,
+                initiation: draft.initiation,
+                detail: draft.detail
+            )
+            let canonical = entry.canonicalJSON()
+            frontier.append(leafHash: MerkleTree.leafHash(canonical.utf8))
+            rows.append((entry.seq, now, entry.subject, entry.purpose.rawValue, canonical))
+            entries.append(entry)
+            if frontier.size % Self.checkpointInterval == 0 {
+                let root = frontier.root.hexString
+                checkpoints.append((frontier.size, root, try sign(size: frontier.size, rootHex: root)))
+            }
+        }
+        for chunk in stride(from: 0, to: rows.count, by: 400) {
+            var insert = sql.insert(into: "processing_log").columns("seq", "at", "subject_ref", "purpose", "entry")
+            for row in rows[chunk..<min(chunk + 400, rows.count)] {
+                insert = insert.values(
+                    SQLBind(row.0),
+                    SQLBind(row.1),
+                    SQLBind(row.2),
+                    SQLBind(row.3),
+                    SQLBind(row.4)
+                )
+            }
+            try await insert.run()
+        }
+        for checkpoint in checkpoints {
+            try await sql.raw(
+                """
+                INSERT INTO log_checkpoints (tree_size, root, signature, at)
+                VALUES (\(bind: checkpoint.0), \(bind: checkpoint.1), \(bind: checkpoint.2), \(bind: now))
+                """
+            ).run()
+        }
+        let root = frontier.root.hexString
+        let signature = try sign(size: frontier.size, rootHex: root)
+        try await sql.raw(
+            """
+            UPDATE log_state SET size = \(bind: frontier.size), frontier = \(bind: Data(frontier.serialized).base64EncodedString()),
+            root = \(bind: root), signature = \(bind: signature) WHERE id = 1
+            """
+        ).run()
+        return entries
+    }
+
+    func sign(size: Int, rootHex: String) throws -> String {
+        try keys.logSigning.signature(for: Array(Self.headMessage(size: size, rootHex: rootHex).utf8)).base64EncodedString()
+    }
+
+    static func headMessage(size: Int, rootHex: String) -> String { "kith-log-head-v1|\(size)|\(rootHex)" }
+
+    static func checkHead(size: Int, rootHex: String, signature: String, publicKey: Curve25519.Signing.PublicKey) -> Bool {
+        guard let bytes = Data(base64Encoded: signature) else { return false }
+        return publicKey.isValidSignature(bytes, for: Array(headMessage(size: size, rootHex: rootHex).utf8))
+    }
+}
+
+/// The outcome of ``ProcessingLog/verify(on:publicKey:)``.
+public struct LogVerification: Sendable, CustomStringConvertible {
+    public var entries: Int
+    public var root: String
+    public var checkpointsChecked: Int
+    /// What is wrong, in the order found; empty when the log is intact.
+    public var problems: [String]
+
+    public var isIntact: Bool { problems.isEmpty }
+
+    public var description: String {
+        if isIntact {
+            return "processing log intact: \(entries) entries, \(checkpointsChecked) checkpoints, root \(root)"
+        }
+        return "processing log FAILED verification (\(entries) entries read):\n"
+            + problems.map { "  - " + $0 }.joined(separator: "\n")
+    }
+}
+
+/// An RFC 6962 inclusion proof for one entry.
+public struct InclusionProof: Sendable, Codable {
+    public var seq: Int
+    public var treeSize: Int
+    public var leafHash: String
+    public var root: String
+    public var auditPath: [String]
+    public var entry: String
+}
+
+extension ProcessingLog {
+    /// Streams every entry in sequence order to `visit`, a page at a time.
+    static func scan(
+        on database: KithDatabase,
+        _ visit: (Int, String) throws -> Void
+    ) async throws {
+        var after = 0
+        while true {
+            let cursor = after
+            let page = try await database.read { sql in
+                try await sql.raw(
+                    "SELECT seq, entry FROM processing_log WHERE seq > \(bind: cursor) ORDER BY seq LIMIT 20000"
+                ).all().map { (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "entry", as: String.self)) }
+            }
+            for (seq, entry) in page { try visit(seq, entry) }
+            guard let last = page.last else { return }
+            after = last.0
+        }
+    }
+
+    /// Recomputes the Merkle tree from the stored entries and checks it against the signed heads.
+    public static func verify(on database: KithDatabase, publicKey: Curve25519.Signing.PublicKey) async throws
+        -> LogVerification
+    {
+        let (state, checkpoints) = try await database.read { sql in
+            let state = try await sql.raw("SELECT size, root, signature FROM log_state WHERE id = 1").first().map {
+                (
+                    try $0.decode(column: "size", as: Int.self), try $0.decode(column: "root", as: String.self),
+                    try $0.decode(column: "signature", as: String.self)
+                )
+            }
+            let checkpoints = try await sql.raw(
+                "SELECT tree_size, root, signature FROM log_checkpoints ORDER BY tree_size"
+            ).all().map {
+                (
+                    try $0.decode(column: "tree_size", as: Int.self), try $0.decode(column: "root", as: String.self),
+                    try $0.decode(column: "signature", as: String.self)
+                )
+            }
+            return (state, checkpoints)
+        }
+        var problems: [String] = []
+        var frontier = MerkleFrontier()
+        var nextCheckpoint = 0
+        var checked = 0
+        var expectedSeq = 1
+        try await scan(on: database) { seq, entry in
+            if seq != expectedSeq {
+                if problems.count < 20 {
+                    problems.append("entry \(expectedSeq)\(seq > expectedSeq + 1 ? "–\(seq - 1)" : "") missing (next is \(seq))")
+                }
+                expectedSeq = seq
+            }
+            expectedSeq += 1
+            frontier.append(leafHash: MerkleTree.leafHash(entry.utf8))
+            while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].0 <= frontier.size {
+                let (size, root, signature) = checkpoints[nextCheckpoint]
+                if size == frontier.size {
+                    checked += 1
+                    if frontier.root.hexString != root, problems.count < 20 {
+                        problems.append("checkpoint at \(size) entries does not match: an entry at or before \(size) was altered, removed or reordered")
+                    }
+                    if !checkHead(size: size, rootHex: root, signature: signature, publicKey: publicKey), problems.count < 20 {
+                        problems.append("checkpoint at \(size) entries has an invalid signature")
+                    }
+                } else if problems.count < 20 {
+                    problems.append("checkpoint at \(size) entries has no matching position in the log")
+                }
+                nextCheckpoint += 1
+            }
+        }
+        let root = frontier.root.hexString
+        if nextCheckpoint < checkpoints.count {
+            problems.append("\(checkpoints.count - nextCheckpoint) checkpoint(s) lie beyond the last entry: entries were removed from the end")
+        }
+        if let (size, headRoot, signature) = state {
+            if size != frontier.size {
+                problems.append("the signed head covers \(size) entries but \(frontier.size) are stored")
+            } else if size > 0 {
+                if headRoot != root {
+                    problems.append("the recomputed root does not match the signed head: an entry was altered or reordered")
+                }
+                if !checkHead(size: size, rootHex: headRoot, signature: signature, publicKey: publicKey) {
+                    problems.append("the tree head signature is invalid")
+                }
+            }
+        } else {
+            problems.append("the log state row is missing")
+        }
+        return LogVerification(entries: frontier.size, root: root, checkpointsChecked: checked, problems: problems)
+    }
+
+    /// Builds and self-checks the inclusion proof of entry `seq` in the current tree.
+    public static func inclusionProof(seq: Int, on database: KithDatabase) async throws -> InclusionProof? {
+        var leaves: [Digest32] = []
+        var target: String?
+        try await scan(on: database) { entrySeq, entry in
+            leaves.append(MerkleTree.leafHash(entry.utf8))
+            if entrySeq == seq { target = entry }
+        }
+        guard let target, seq >= 1, seq <= leaves.count else { return nil }
+        let path = MerkleTree.inclusionProof(index: seq - 1, leaves: leaves[...])
+        let root = MerkleTree.root(leaves[...])
+        return InclusionProof(
+            seq: seq,
+            treeSize: leaves.count,
+            leafHash: leaves[seq - 1].hexString,
+            root: root.hexString,
+            auditPath: path.map(\.hexString),
+            entry: target
+        )
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KithCore
+import KithServer
+import KithStore
+import Logging
+import ServiceLifecycle
+
+@main
+struct Kith: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kith",
+        abstract: "Kith: a privacy-first social-graph server.",
+        subcommands: [Serve.self, Migrate.self, Ledger.self, Bench.self]
+    )
+}
+
+/// Options every subcommand that touches the store shares; they override `KITH_*` variables and `.env`.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "The store (KITH_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("key-file"), help: "Development key file (KITH_KEY_FILE).")
+    var keyFile: String?
+
+    func configuration(extra: [String: String] = [:]) async throws -> KithConfiguration {
+        var overrides = extra
+        if let databaseURL { overrides["kith.database.url"] = databaseURL }
+        if let keyFile { overrides["kith.key.file"] = keyFile }
+        return try KithConfiguration(reader: try await KithConfiguration.reader(overrides: overrides))
+    }
+}
+
+func makeLogger(_ level: Logger.Level) -> Logger {
+    var logger = Logger(label: "kith")
+    logger.logLevel = level
+    return logger
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server until SIGTERM or SIGINT.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Port to listen on (KITH_PORT, default 8080).")
+    var port: Int?
+
+    @Option(help: "Address to listen on (KITH_HOST, default 127.0.0.1).")
+    var host: String?
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        if let port { extra["kith.port"] = String(port) }
+        if let host { extra["kith.host"] = host }
+        let configuration = try await store.configuration(extra: extra)
+        let logger = makeLogger(configuration.logLevel)
+        let (app, _) = try await buildApplication(configuration: configuration, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the store migrations not yet applied.")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        let configuration = try await store.configuration()
+        let logger = makeLogger(configuration.logLevel)
+        let applied = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
+            try await database.migrate(logger: logger)
+        }
+        print(applied.isEmpty ? "store is up to date" : "applied: " + applied.joined(separator: ", "))
+    }
+}
+
+struct Ledger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the processing log.",
+        subcommands: [Verify.self, Proof.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the processing log's Merkle tree and check it against the signed heads."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let configuration = try await store.configuration()
+            let logger = makeLogger(configuration.logLevel)
+            let keys = try configuration.keys(logger: logger)
+            let report = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
+                try await database.migrate(logger: logger)
+                return try await ProcessingLog.verify(on: database, publicKey: ProcessingLog(keys: keys).publicKey)
+            }
+            print(report)
+            if !report.isIntact { throw ExitCode(1) }
+        }
+    }
+
+    struct Proof: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the RFC 6962 inclusion proof of one entry, as JSON."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The entry's sequence number.")
+        var seq: Int
+
+        func run() async throws {
+            let configuration = try await store.configuration()
+            let logger = makeLogger(configuration.logLevel)
+            let seq = self.seq
+            let proof = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
+                try await ProcessingLog.inclusionProof(seq: seq, on: database)
+            }
+            guard let proof else {
+                print("no entry \(seq)")
+                throw ExitCode(1)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(proof), as: UTF8.self))
+        }
+    }
+}

@@ -69,6 +69,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KithTestSupport",
+            dependencies: [
+                "KithStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/KithTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KithCoreTests",
             dependencies: ["KithCore"],
@@ -76,13 +85,14 @@ let package = Package(
         ),
         .testTarget(
             name: "KithStoreTests",
-            dependencies: ["KithStore"],
+            dependencies: ["KithStore", "KithTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KithServerTests",
             dependencies: [
                 "KithServer",
+                "KithTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],

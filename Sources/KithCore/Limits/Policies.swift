@@ -48,6 +48,7 @@ public struct RateLimit: Sendable, Equatable {
 
     public struct RetryAfter: Error, Sendable, Equatable {
         public var seconds: Int
+        public init(seconds: Int) { self.seconds = seconds }
     }
 }
 

@@ -146,6 +146,8 @@ extension Optional {
 public struct SubjectKeys: Sendable {
     let store: KithStore
 
+    public init(store: KithStore) { self.store = store }
+
     public func create(for user: UserID, on sql: any SQLDatabase) async throws {
         let cipher = try store.vault.seal(Random.bytes(32))
         try await sql.raw(

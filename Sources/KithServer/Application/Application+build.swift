@@ -90,7 +90,7 @@ func registerRoutes(on api: API, services: KithServices) {
 }
 
 /// The operations the server implements, for checking them against the OpenAPI document.
-public func implementedOperations(services: KithServices) -> [Operation] {
+public func implementedOperations(services: KithServices) -> [APIOperation] {
     let api = API(router: Router(context: KithRequestContext.self))
     registerRoutes(on: api, services: services)
     return api.operations

@@ -2,18 +2,24 @@ import HTTPTypes
 import Hummingbird
 
 /// One documented operation: method, path template (OpenAPI form) and `operationId`.
-public struct Operation: Hashable, Sendable, CustomStringConvertible {
+public struct APIOperation: Hashable, Sendable, CustomStringConvertible {
     public var method: String
     public var path: String
     public var operationId: String
     public var description: String { "\(method) \(path) (\(operationId))" }
+
+    public init(method: String, path: String, operationId: String) {
+        self.method = method
+        self.path = path
+        self.operationId = operationId
+    }
 }
 
 /// Registers routes together with the operations they implement, so the OpenAPI document can be
 /// checked against the implementation route by route (and vice versa).
 final class API: @unchecked Sendable {
     let router: Router<KithRequestContext>
-    private(set) var operations: [Operation] = []
+    private(set) var operations: [APIOperation] = []
 
     init(router: Router<KithRequestContext>) { self.router = router }
 
@@ -24,7 +30,7 @@ final class API: @unchecked Sendable {
         _ operationId: String,
         handler: @escaping @Sendable (Request, KithRequestContext) async throws -> Output
     ) {
-        operations.append(Operation(method: method.rawValue, path: path, operationId: operationId))
+        operations.append(APIOperation(method: method.rawValue, path: path, operationId: operationId))
         let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : part
         }.joined(separator: "/")

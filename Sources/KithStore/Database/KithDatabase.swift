@@ -6,6 +6,7 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
+import Synchronization
 import ServiceLifecycle
 
 /// Which engine a ``KithDatabase`` runs on. The SQL is the same; only connection handling differs.
@@ -67,10 +68,11 @@ public final class KithDatabase: Service, Sendable {
             }
         case .sqlite:
             try? await gracefulShutdown()
+            await close()
         }
     }
 
-    /// Closes SQLite connections (PostgreSQL closes when ``run()`` ends).
+    /// Closes SQLite connections (PostgreSQL closes when ``run()`` ends). Safe to call more than once.
     public func close() async {
         if case .sqlite(let writer, let reader) = engine {
             await writer.close()
@@ -204,6 +206,7 @@ public func withDatabase<T: Sendable>(
 final class SQLiteHandle: Sendable {
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
+    private let closed = Mutex(false)
 
     static func open(path: String, logger: Logger) async throws -> SQLiteHandle {
         let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
@@ -219,6 +222,10 @@ final class SQLiteHandle: Sendable {
 
     func exclusive<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         await lock.acquire()
+        if closed.withLock({ $0 }) {
+            await lock.release()
+            throw KithError(.storeUnavailable, detail: "The store is shutting down.")
+        }
         do {
             let result = try await body(connection.sql(queryLogLevel: nil))
             await lock.release()
@@ -230,7 +237,12 @@ final class SQLiteHandle: Sendable {
     }
 
     func close() async {
-        try? await connection.close().get()
+        await lock.acquire()
+        if !closed.withLock({ $0 }) {
+            try? await connection.close().get()
+            closed.withLock { $0 = true }
+        }
+        await lock.release()
     }
 }
 

@@ -1,0 +1,95 @@
+import Foundation
+import HTTPTypes
+import KithCore
+import KithServer
+import KithStore
+import KithTestSupport
+import Testing
+
+@Suite("Problem documents and personal data kept out of logs")
+struct ErrorsAndPrivacyTests {
+    @Test("bad input gets a problem document naming the field, never a 500", arguments: Backend.enabled)
+    func badInput(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (token, _) = try await app.signUp("+8613800000201")
+            let cases: [(String, HTTPResponse.Status, String, String?)] = [
+                ("{\"phone\"", .badRequest, "malformed-json", nil),
+                ("[1,2]", .badRequest, "malformed-json", nil),
+                ("{\"phone\":13800000000}", .unprocessableContent, "invalid-field", "phone"),
+                ("{\"phone\":\"+8613800000201\",\"name\":\"Wang\"}", .badRequest, "unknown-field", "name"),
+                ("{}", .unprocessableContent, "invalid-field", "phone"),
+                ("{\"phone\":\"not a number\"}", .unprocessableContent, "invalid-field", "phone"),
+                ("{\"phone\":\"" + String(repeating: "1", count: 70_000) + "\"}", .contentTooLarge, "payload-too-large", nil),
+            ]
+            for (body, status, code, field) in cases {
+                let reply = try await app.call(.post, "/v1/auth/verifications", token: token, raw: body)
+                #expect(reply.status == status, "\(code)")
+                #expect(reply.headers[.contentType] == "application/problem+json")
+                #expect(reply.string("code") == code)
+                #expect(reply.string("type") == "https://kith.example/problems/\(code)")
+                #expect(reply.string("field") == field)
+                #expect(!reply.body.contains("13800000"), "a phone number was echoed")
+            }
+            let wrongType = try await app.call(
+                .post,
+                "/v1/me/consents",
+                token: token,
+                json: ["purpose": "contact-discovery", "noticeVersion": "one", "locale": "en", "textSHA256": "x", "initialState": "unchecked", "channel": "web"]
+            )
+            #expect(wrongType.status == .unprocessableContent)
+            #expect(wrongType.string("field") == "noticeVersion")
+            let unauthenticated = try await app.call(.get, "/v1/me/consents", token: "not-a-token")
+            #expect(unauthenticated.status == .unauthorized)
+            let missing = try await app.call(.get, "/v1/nothing-here")
+            #expect(missing.status == .notFound)
+            #expect(missing.headers[.contentType] == "application/problem+json")
+        }
+    }
+
+    @Test("test_SEC_01_no_phone_number_code_or_token_in_logs", arguments: Backend.enabled)
+    func nothingPersonalInLogs(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let phone = "+8613812345679"
+            let started = try await app.call(.post, "/v1/auth/verifications", json: ["phone": "138 1234 5679"])
+            let code = try #require(app.lastCode(to: phone))
+            _ = try await app.call(.post, "/v1/auth/sessions", json: ["verificationId": started.string("verificationId")!, "code": "000000"])
+            let verified = try await app.call(.post, "/v1/auth/sessions", json: ["verificationId": started.string("verificationId")!, "code": code])
+            let token = try #require(verified.string("token"))
+            try await app.grant(.contactDiscovery, token: token)
+            _ = try await app.call(.get, "/v1/me", token: token)
+            _ = try await app.call(.post, "/v1/auth/verifications", raw: "{\"phone\":\"13812345679\",\"x\":1}")
+            _ = try await app.call(.delete, "/v1/auth/sessions/current", token: token)
+            let lines = app.logs.all
+            #expect(lines.count >= 6, "the test must actually capture the request logs")
+            for needle in [phone, "13812345679", "138 1234 5679", code, token, String(token.prefix(12))] {
+                #expect(app.logs.lines(containing: needle).isEmpty, "found personal data in logs")
+            }
+            // Metrics labels carry route templates only.
+            let metrics = try await app.call(.get, "/metrics")
+            #expect(metrics.body.contains("kith_http_requests_total"))
+            #expect(!metrics.body.contains("13812345679"))
+        }
+    }
+
+    @Test("health reports the store")
+    func health() async throws {
+        try await TestApp.run(.sqlite) { app in
+            let reply = try await app.call(.get, "/health")
+            #expect(reply.status == .ok)
+            #expect(reply.string("store") == "sqlite")
+        }
+    }
+
+    @Test("MSG-04: the dispatcher refuses a message without processing-log evidence")
+    func dispatcherNeedsEvidence() async throws {
+        try await TestApp.run(.sqlite) { app in
+            let phone = try PhoneNumber.parse("+8613800000202").get()
+            for evidence in ["", "log:0", "log:999999", "user-said-so"] {
+                await #expect(throws: KithError.self) {
+                    try await app.services.messages.send(OutboundMessage(to: phone, body: "hello", kind: .verification, evidence: evidence))
+                }
+            }
+            #expect(app.outboxMessages().isEmpty)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KithCore
+import KithServer
+import KithStore
+import KithTestSupport
+import Logging
+import NIOCore
+import Testing
+
+/// A Kith application on a test store, driven through its router as a client would, with its outbox
+/// in a temporary file and its logs captured.
+struct TestApp {
+    let services: KithServices
+    let client: any TestClientProtocol
+    let outbox: String
+    let logs: CapturedLogs
+
+    static func run(
+        _ backend: Backend,
+        catalogue: PurposeCatalogue = .standard,
+        clock: WallClock = .system,
+        databaseURL: String? = nil,
+        _ body: @Sendable (TestApp) async throws -> Void
+    ) async throws {
+        if let databaseURL {
+            try await runOn(databaseURL, catalogue: catalogue, clock: clock, body)
+        } else {
+            try await withTestDatabaseURL(backend) { url in
+                try await runOn(url, catalogue: catalogue, clock: clock, body)
+            }
+        }
+    }
+
+    private static func runOn(
+        _ url: String,
+        catalogue: PurposeCatalogue,
+        clock: WallClock,
+        _ body: @Sendable (TestApp) async throws -> Void
+    ) async throws {
+        var configuration = KithConfiguration()
+        configuration.databaseURL = url
+        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString).jsonl").path
+        configuration.smsOutbox = outbox
+        let logs = CapturedLogs()
+        let (app, services) = try await buildApplication(
+            configuration: configuration,
+            logger: logs.logger(),
+            overrides: KithOverrides(clock: clock, catalogue: catalogue, keys: testKeys)
+        )
+        defer { try? FileManager.default.removeItem(atPath: outbox) }
+        try await app.test(.router) { client in
+            try await body(TestApp(services: services, client: client, outbox: outbox, logs: logs))
+        }
+    }
+
+    struct Reply: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: String
+
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        }
+
+        func string(_ key: String) -> String? { json[key] as? String }
+    }
+
+    @discardableResult
+    func call(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        token: String? = nil,
+        json: [String: Any]? = nil,
+        raw: String? = nil
+    ) async throws -> Reply {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json { body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)) }
+        if let raw { body = ByteBuffer(string: raw) }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            Reply(status: response.status, headers: response.headers, body: String(decoding: response.body.readableBytesView, as: UTF8.self))
+        }
+    }
+
+    /// The messages in the outbox, oldest first.
+    func outboxMessages() -> [[String: String]] {
+        guard let text = try? String(contentsOfFile: outbox, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String]
+        }
+    }
+
+    /// The code of the last verification SMS sent to `phone`.
+    func lastCode(to phone: String) -> String? {
+        guard let body = outboxMessages().last(where: { $0["to"] == phone && $0["kind"] == "verification" })?["body"] else {
+            return nil
+        }
+        let digits = body.split(whereSeparator: { !$0.isNumber }).first { $0.count == 6 }
+        return digits.map { String($0) }
+    }
+
+    /// Signs up (or in) through the API as a person would; returns (token, userId, verification reply).
+    func signUp(_ phone: String) async throws -> (token: String, user: String) {
+        let started = try await call(.post, "/v1/auth/verifications", json: ["phone": phone])
+        #expect(started.status == .accepted)
+        let e164 = try PhoneNumber.parse(phone).get().e164
+        let code = try #require(lastCode(to: e164))
+        let verified = try await call(
+            .post,
+            "/v1/auth/sessions",
+            json: ["verificationId": try #require(started.string("verificationId")), "code": code]
+        )
+        #expect(verified.status == .created || verified.status == .ok)
+        return (try #require(verified.string("token")), try #require(verified.string("userId")))
+    }
+
+    /// Grants consent as a client that showed the current notice's text would.
+    @discardableResult
+    func grant(_ purpose: PurposeID, token: String, locale: NoticeLocale = .zhCN) async throws -> Reply {
+        let catalogue = services.store.catalogue
+        return try await call(
+            .post,
+            "/v1/me/consents",
+            token: token,
+            json: [
+                "purpose": purpose.rawValue,
+                "noticeVersion": catalogue.current.version,
+                "locale": locale.rawValue,
+                "textSHA256": catalogue.purpose(purpose)!.consentText(locale).sha256Hex,
+                "initialState": "unchecked",
+                "channel": "ios",
+            ]
+        )
+    }
+}

@@ -39,6 +39,8 @@ extension PurposeID {
     public static let reverseContactSuggestions: PurposeID = "reverse-contact-suggestions"
     /// People-you-may-know ranked from the user's network and profile (PYM-02).
     public static let personalisedSuggestions: PurposeID = "personalised-suggestions"
+    /// A non-user's "never match or contact this number" request (CON-08, DSR-10).
+    public static let numberSuppression: PurposeID = "number-suppression"
     /// The user's profile and connections: the core service of a social network.
     public static let socialNetwork: PurposeID = "social-network"
 }
@@ -178,6 +180,20 @@ extension PrivacyNotice {
                     en: "Suggests people you may know from your connections, mutual connections and the employer " +
                         "and school you can see, with the reason for each. Turned off, you see a plain list that " +
                         "uses no personal characteristics."
+                )
+            ),
+            Purpose(
+                id: .numberSuppression,
+                basis: .legalObligation,
+                dataCategories: ["phone-number-blind-index"],
+                retentionDays: nil,
+                retention: LocalizedText(zhCN: "直至号码持有人要求撤销。", en: "Until the holder of the number asks us to lift it."),
+                title: LocalizedText(zhCN: "号码屏蔽（非用户）", en: "Number opt-out (for non-users)"),
+                description: LocalizedText(
+                    zhCN: "不是 Kith 用户的人可以验证自己的号码，要求我们永不匹配、永不联系该号码。" +
+                        "我们只保存该号码的带密钥索引，不保存号码本身。",
+                    en: "People who do not use Kith can verify their number and ask us never to match or contact " +
+                        "it. We keep only a keyed index of the number, never the number itself."
                 )
             ),
         ],

@@ -29,6 +29,7 @@ public struct KithOverrides: Sendable {
 public struct KithServices: Sendable {
     public let store: KithStore
     public let accounts: PhoneAccounts
+    public let discovery: ContactDiscovery
     public let messages: MessageDispatcher
     public let metrics: PrometheusCollectorRegistry
     public let rateLimits: RateLimitPolicy
@@ -37,7 +38,11 @@ public struct KithServices: Sendable {
 
     /// Withdraws a consent and, in the same transaction, deletes what rested on it (ACC-07, CON-06).
     func withdraw(_ purpose: PurposeID, by user: UserID, initiation: Initiation) async throws -> Int {
-        try await ConsentLedger(store: store).withdraw(purpose, by: user, initiation: initiation)
+        try await ConsentLedger(store: store).withdraw(purpose, by: user, initiation: initiation) { sql in
+            if purpose == .contactDiscovery {
+                _ = try await ContactDiscovery.deleteEdges(of: user, on: sql)
+            }
+        }
     }
 }
 
@@ -57,6 +62,7 @@ public func buildApplication(
     let services = KithServices(
         store: store,
         accounts: PhoneAccounts(store: store),
+        discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),
         messages: MessageDispatcher(gateway: gateway, store: store),
         metrics: PrometheusCollectorRegistry(),
         rateLimits: RateLimitPolicy(),
@@ -86,6 +92,7 @@ public func buildApplication(
 func registerRoutes(on api: API, services: KithServices) {
     AccountRoutes(services: services).register(on: api)
     ConsentRoutes(services: services).register(on: api)
+    DiscoveryRoutes(services: services).register(on: api)
     OperationsRoutes(services: services).register(on: api)
 }
 

@@ -8,6 +8,11 @@ public struct OutboundMessage: Sendable {
     public enum Kind: String, Sendable, Codable {
         case verification
         case numberOptOut = "number-opt-out"
+        case invitation
+
+        /// Messages the recipient asked for themselves (a code they requested); every other kind is
+        /// unsolicited and never goes to a suppressed number (CON-08, MSG-05).
+        public var requestedByRecipient: Bool { self == .verification || self == .numberOptOut }
     }
 
     public var to: PhoneNumber
@@ -91,6 +96,9 @@ public struct MessageDispatcher: Sendable {
         }
         guard exists else {
             throw KithError(.forbidden, detail: "A message whose evidence is not in the processing log is never sent.")
+        }
+        if !message.kind.requestedByRecipient, try await NumberSuppressions(store: store).isSuppressed(message.to) {
+            throw KithError(.forbidden, detail: "The holder of this number asked never to be contacted.")
         }
         try await gateway.deliver(message, sentAt: store.clock.nowMillis)
     }

@@ -3,6 +3,13 @@ import Foundation
 import KithCore
 import SQLKit
 
+/// What a verification code proves: the right to sign in, or control of a number for a non-user's
+/// opt-out (CON-08). A code of one kind never redeems the other.
+public enum VerificationKind: String, Sendable {
+    case signIn = "sign-in"
+    case numberOptOut = "number-opt-out"
+}
+
 /// What `startPhoneVerification` hands back: the same shape whether or not the number is registered.
 public struct PendingVerification: Sendable {
     public var id: String
@@ -46,9 +53,14 @@ public struct PhoneAccounts: Sendable {
     ///
     /// Answers identically for registered and unregistered numbers (no account enumeration). Earlier
     /// unused codes for the number stop working.
-    public func startVerification(phone: PhoneNumber, initiation: Initiation) async throws -> PendingVerification {
+    public func startVerification(
+        phone: PhoneNumber,
+        kind: VerificationKind = .signIn,
+        initiation: Initiation
+    ) async throws -> PendingVerification {
         let index = store.vault.blindIndex(phone)
-        let cipher = try store.vault.encrypt(phone)
+        // A number-opt-out verification keeps no ciphertext: only the blind index is ever stored for it (CON-08).
+        let cipher = kind == .signIn ? try store.vault.encrypt(phone) : ""
         let code = Random.digits(policy.codeLength)
         let id = "v_" + Random.token(16)
         let now = store.clock.nowMillis
@@ -59,28 +71,28 @@ public struct PhoneAccounts: Sendable {
                 .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
         }
         let act = ProcessingAct(
-            purpose: .account,
+            purpose: kind == .signIn ? .account : .numberSuppression,
             actor: existing.map { .user($0) } ?? .anonymous,
             subject: existing,
             initiation: initiation,
-            detail: "verification code issued"
+            detail: "verification code issued (\(kind.rawValue))"
         )
         let (_, entry) = try await store.gate.perform(act) { sql in
             try await sql.raw(
-                "DELETE FROM verifications WHERE phone_index = \(bind: index) OR expires_at < \(bind: now - 86_400_000)"
+                "DELETE FROM verifications WHERE (phone_index = \(bind: index) AND kind = \(bind: kind.rawValue)) OR expires_at < \(bind: now - 86_400_000)"
             ).run()
             try await sql.raw(
                 """
-                INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at)
-                VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now))
+                INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at, kind)
+                VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now), \(bind: kind.rawValue))
                 """
             ).run()
         }
         return PendingVerification(id: id, expiresIn: policy.codeLifetime, code: code, evidence: entry.evidence)
     }
 
-    private enum Attempt: Sendable {
-        case signedIn(Session)
+    private enum Attempt<T: Sendable>: Sendable {
+        case redeemed(T)
         case wrong
         case locked
         case unknown
@@ -89,13 +101,26 @@ public struct PhoneAccounts: Sendable {
     /// Checks a code. The sixth guess of a code is refused even if right; an expired or used code is
     /// refused. A right code signs in, creating the account on first use by the person's own act (ACC-05).
     public func verify(id: String, code: String, initiation: Initiation) async throws -> Session {
+        try await redeem(id: id, code: code, kind: .signIn) { sql, index, cipher, now in
+            try await signIn(phoneIndex: index, phoneCipher: cipher, initiation: initiation, now: now, on: sql)
+        }
+    }
+
+    /// Redeems a code of `kind` and runs `then` in the same transaction with the number's blind index
+    /// and ciphertext. Wrong guesses are counted even though the redemption fails.
+    public func redeem<T: Sendable>(
+        id: String,
+        code: String,
+        kind: VerificationKind,
+        then: @Sendable (any SQLDatabase, _ phoneIndex: String, _ phoneCipher: String, _ now: Int64) async throws -> T
+    ) async throws -> T {
         let store = self.store
         let policy = self.policy
         let now = store.clock.nowMillis
-        let outcome: Attempt = try await store.database.transaction { sql in
+        let outcome: Attempt<T> = try await store.database.transaction { sql in
             guard
                 let row = try await sql.raw(
-                    "SELECT phone_index, phone_cipher, code_hash, attempts, expires_at, consumed FROM verifications WHERE id = \(bind: id)"
+                    "SELECT phone_index, phone_cipher, code_hash, attempts, expires_at, consumed FROM verifications WHERE id = \(bind: id) AND kind = \(bind: kind.rawValue)"
                 ).first()
             else { return .unknown }
             let attempts = try row.decode(column: "attempts", as: Int.self)
@@ -110,11 +135,11 @@ public struct PhoneAccounts: Sendable {
             try await sql.raw("UPDATE verifications SET consumed = 1 WHERE id = \(bind: id)").run()
             let index = try row.decode(column: "phone_index", as: String.self)
             let cipher = try row.decode(column: "phone_cipher", as: String.self)
-            return .signedIn(try await signIn(phoneIndex: index, phoneCipher: cipher, initiation: initiation, now: now, on: sql))
+            return .redeemed(try await then(sql, index, cipher, now))
         }
         switch outcome {
-        case .signedIn(let session):
-            return session
+        case .redeemed(let value):
+            return value
         case .wrong:
             throw KithError(.verificationFailed, field: "code", detail: "The code is not right. Check the SMS and try again.")
         case .locked:

@@ -132,6 +132,38 @@ public enum Migrations {
                 """
             ]
         ),
+        Migration(
+            id: "0005-contact-discovery",
+            statements: [
+                "ALTER TABLE verifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'sign-in'",
+                "CREATE INDEX users_created ON users (created_at)",
+                """
+                CREATE TABLE contact_edges (
+                    owner_id TEXT NOT NULL,
+                    contact_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (owner_id, contact_id)
+                )
+                """,
+                "CREATE INDEX contact_edges_contact ON contact_edges (contact_id)",
+                """
+                CREATE TABLE number_suppressions (
+                    phone_index TEXT PRIMARY KEY,
+                    created_at BIGINT NOT NULL,
+                    evidence TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE discovery_tokens (
+                    user_id TEXT NOT NULL,
+                    token_hash TEXT NOT NULL,
+                    number_count INTEGER NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, token_hash)
+                )
+                """,
+            ]
+        ),
     ]
 }
 

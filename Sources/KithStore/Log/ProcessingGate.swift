@@ -107,7 +107,7 @@ public struct ProcessingGate: Sendable {
 
     /// Appends the log entry for an act in the caller's transaction (for acts whose basis was checked
     /// by the caller, such as recording a consent itself).
-    static func append(_ act: ProcessingAct, basisRef: String?, store: KithStore, on sql: any SQLDatabase) async throws
+    public static func append(_ act: ProcessingAct, basisRef: String?, store: KithStore, on sql: any SQLDatabase) async throws
         -> ProcessingEntry
     {
         let subjects = SubjectKeys(store: store)

@@ -1,0 +1,225 @@
+import Hummingbird
+import KithCore
+import KithStore
+
+struct UploadContactsBody: StrictDecodable {
+    static let fields: Set<String> = ["numbers", "previousNumbers", "recheckToken"]
+    var numbers: [String]
+    var previousNumbers: [String]?
+    var recheckToken: String?
+}
+
+struct DiscoverabilityBody: StrictDecodable {
+    static let fields: Set<String> = ["discoverable", "noticeVersion", "locale", "textSHA256", "initialState", "channel"]
+    var discoverable: Bool
+    var noticeVersion: Int?
+    var locale: NoticeLocale?
+    var textSHA256: String?
+    var initialState: ConsentEvidence.ControlState?
+    var channel: ConsentEvidence.Channel?
+}
+
+struct DiscoverabilityResponse: Codable, Sendable {
+    var discoverable: Bool
+    var reverseContactSuggestions: Bool
+    /// The plain explanation shown next to the switch, with the hash a client binds its consent to.
+    var explanation: String
+    var noticeVersion: Int
+    var consentTextSHA256: String
+}
+
+struct DeletedContactsResponse: Codable, Sendable {
+    var deleted: Int
+}
+
+struct OptOutBody: StrictDecodable {
+    static let fields: Set<String> = ["verificationId", "code", "action"]
+    enum Action: String, Codable, Sendable {
+        case suppress
+        case inquire
+    }
+
+    var verificationId: String
+    var code: String
+    var action: Action
+}
+
+struct OptOutResponse: Codable, Sendable {
+    var action: String
+    var suppressed: Bool
+    var registeredAccount: Bool
+    /// Everything Kith holds about the number, by category.
+    var held: [String]
+}
+
+/// `uploadContacts`, `deleteMyContacts`, `getDiscoverability`, `setDiscoverability`,
+/// `startNumberOptOut`, `confirmNumberOptOut` (CON-01..08, DSR-10).
+struct DiscoveryRoutes {
+    let services: KithServices
+
+    func register(on api: API) {
+        api.add(.post, "/v1/me/contacts/matches", "uploadContacts") { request, context in
+            let principal = try context.requirePrincipal()
+            let body = try await request.decodeStrict(UploadContactsBody.self, context: context, maxBytes: 1 << 20)
+            guard body.numbers.count + (body.previousNumbers?.count ?? 0) <= 10_000 else {
+                throw KithError.invalid("numbers", "Upload at most 10,000 numbers per request.")
+            }
+            try await RateLimiter(store: services.store).take(
+                "discovery-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
+                limit: .perHour(600, burst: 60)
+            )
+            let result = try await services.discovery.match(
+                uploader: principal.user,
+                numbers: body.numbers,
+                previousNumbers: body.previousNumbers ?? [],
+                recheckToken: body.recheckToken,
+                region: services.defaultRegion,
+                initiation: context.initiation("uploadContacts")
+            )
+            return JSONResponse(result)
+        }
+
+        api.add(.delete, "/v1/me/contacts", "deleteMyContacts") { _, context in
+            let principal = try context.requirePrincipal()
+            let act = ProcessingAct(
+                purpose: .contactDiscovery,
+                actor: .user(principal.user),
+                subject: principal.user,
+                initiation: context.initiation("deleteMyContacts"),
+                detail: "contact edges deleted"
+            )
+            // Deletion needs no consent: it is the person exercising a right, logged as such.
+            let store = services.store
+            let deleted = try await store.database.transaction { sql in
+                let deleted = try await ContactDiscovery.deleteEdges(of: principal.user, on: sql)
+                _ = try await ProcessingGate.append(act, basisRef: "deletion-request", store: store, on: sql)
+                return deleted
+            }
+            return JSONResponse(DeletedContactsResponse(deleted: deleted))
+        }
+
+        api.add(.get, "/v1/me/discoverability", "getDiscoverability") { _, context in
+            let principal = try context.requirePrincipal()
+            return JSONResponse(try await discoverability(of: principal.user, locale: .zhCN))
+        }
+
+        api.add(.put, "/v1/me/discoverability", "setDiscoverability") { request, context in
+            let principal = try context.requirePrincipal()
+            let body = try await request.decodeStrict(DiscoverabilityBody.self, context: context, maxBytes: services.maxBodyBytes)
+            if body.discoverable {
+                guard let noticeVersion = body.noticeVersion, let locale = body.locale, let textSHA256 = body.textSHA256,
+                    let initialState = body.initialState, let channel = body.channel
+                else {
+                    throw KithError.invalid(
+                        "noticeVersion",
+                        "Turning this on is a consent: send noticeVersion, locale, textSHA256, initialState and channel."
+                    )
+                }
+                let evidence = ConsentEvidence(
+                    purpose: .discoverableByPhone,
+                    noticeVersion: noticeVersion,
+                    locale: locale,
+                    textSHA256: textSHA256,
+                    initialState: initialState,
+                    channel: channel
+                )
+                _ = try await ConsentLedger(store: services.store).grant(
+                    evidence,
+                    by: principal.user,
+                    initiation: context.initiation("setDiscoverability")
+                )
+                return JSONResponse(try await discoverability(of: principal.user, locale: locale))
+            }
+            _ = try await services.withdraw(.discoverableByPhone, by: principal.user, initiation: context.initiation("setDiscoverability"))
+            return JSONResponse(try await discoverability(of: principal.user, locale: body.locale ?? .zhCN))
+        }
+
+        api.add(.post, "/v1/number-opt-out/verifications", "startNumberOptOut") { request, context in
+            let body = try await request.decodeStrict(StartVerificationBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let phone = try parsePhone(body.phone)
+            let vault = services.store.vault
+            let limiter = RateLimiter(store: services.store)
+            try await limiter.take("otp-ip:" + vault.keyedDigest("ip", context.clientAddress), limit: services.rateLimits.codesPerAddress)
+            try await limiter.take("otp-number:" + vault.blindIndex(phone), limit: services.rateLimits.codesPerNumber)
+            let pending = try await services.accounts.startVerification(
+                phone: phone,
+                kind: .numberOptOut,
+                initiation: context.initiation("startNumberOptOut")
+            )
+            try await services.messages.send(
+                OutboundMessage(
+                    to: phone,
+                    body: "【Kith】号码屏蔽验证码 \(pending.code)，10 分钟内有效。Your Kith opt-out code is \(pending.code).",
+                    kind: .numberOptOut,
+                    evidence: pending.evidence
+                )
+            )
+            return JSONResponse(VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn), status: .accepted)
+        }
+
+        api.add(.post, "/v1/number-opt-out", "confirmNumberOptOut") { request, context in
+            let body = try await request.decodeStrict(OptOutBody.self, context: context, maxBytes: services.maxBodyBytes)
+            guard body.code.count == 6, body.code.allSatisfy(\.isASCIIDigit), body.verificationId.count <= 64 else {
+                throw KithError.invalid("code", "The code has 6 digits.")
+            }
+            try await RateLimiter(store: services.store).take(
+                "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
+                limit: services.rateLimits.verifyPerAddress
+            )
+            let store = services.store
+            let initiation = context.initiation("confirmNumberOptOut")
+            let action = body.action
+            let response = try await services.accounts.redeem(id: body.verificationId, code: body.code, kind: .numberOptOut) {
+                sql, phoneIndex, _, now in
+                let registered = try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first() != nil
+                var suppressed = try await NumberSuppressions.isSuppressed(phoneIndex, on: sql)
+                let act = ProcessingAct(
+                    purpose: .numberSuppression,
+                    actor: .anonymous,
+                    subject: nil,
+                    initiation: initiation,
+                    detail: action == .suppress ? "number suppressed" : "holdings inquiry answered"
+                )
+                let entry = try await ProcessingGate.append(act, basisRef: LegalBasis.legalObligation.rawValue, store: store, on: sql)
+                if action == .suppress, !suppressed {
+                    try await sql.raw(
+                        "INSERT INTO number_suppressions (phone_index, created_at, evidence) VALUES (\(bind: phoneIndex), \(bind: now), \(bind: entry.evidence))"
+                    ).run()
+                    suppressed = true
+                }
+                var held: [String] = []
+                if suppressed { held.append("suppression-entry: a keyed index of the number, nothing else") }
+                if registered { held.append("account: this number belongs to a Kith account; its holder can see everything in the app") }
+                return OptOutResponse(action: action.rawValue, suppressed: suppressed, registeredAccount: registered, held: held)
+            }
+            return JSONResponse(response)
+        }
+    }
+
+    func parsePhone(_ text: String) throws -> PhoneNumber {
+        switch PhoneNumber.parse(text, defaultRegion: services.defaultRegion) {
+        case .success(let phone): return phone
+        case .failure(let failure):
+            throw KithError.invalid("phone", "This is not a phone number we can send a code to (\(failure.rawValue)).")
+        }
+    }
+
+    func discoverability(of user: UserID, locale: NoticeLocale) async throws -> DiscoverabilityResponse {
+        let store = services.store
+        let (discoverable, reverse) = try await store.database.read { sql in
+            let ledger = ConsentLedger(store: store)
+            return (
+                try await ledger.current(.discoverableByPhone, of: user, on: sql) != nil,
+                try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil
+            )
+        }
+        let purpose = store.catalogue.purpose(.discoverableByPhone)!
+        return DiscoverabilityResponse(
+            discoverable: discoverable,
+            reverseContactSuggestions: reverse,
+            explanation: purpose.consentText(locale),
+            noticeVersion: store.catalogue.current.version,
+            consentTextSHA256: purpose.consentText(locale).sha256Hex
+        )
+    }
+}

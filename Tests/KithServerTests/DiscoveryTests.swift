@@ -1,0 +1,254 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import KithCore
+import KithServer
+import KithStore
+import KithTestSupport
+import Testing
+
+@Suite("Contact discovery (CON-01..08, DSR-10; Ling v. Douyin)")
+struct DiscoveryTests {
+    static func makeDiscoverable(_ app: TestApp, token: String) async throws {
+        let state = try await app.call(.get, "/v1/me/discoverability", token: token)
+        #expect(state.json["discoverable"] as? Bool == false, "discoverability must start off (CON-05)")
+        let reply = try await app.call(
+            .put,
+            "/v1/me/discoverability",
+            token: token,
+            json: [
+                "discoverable": true, "noticeVersion": state.json["noticeVersion"] as! Int, "locale": "zh-CN",
+                "textSHA256": state.string("consentTextSHA256")!, "initialState": "unchecked", "channel": "android",
+            ]
+        )
+        #expect(reply.status == .ok)
+        #expect(reply.json["discoverable"] as? Bool == true)
+    }
+
+    static func upload(_ app: TestApp, token: String, _ numbers: [String], previous: [String]? = nil, recheck: String? = nil)
+        async throws -> TestApp.Reply
+    {
+        var body: [String: Any] = ["numbers": numbers]
+        if let previous { body["previousNumbers"] = previous }
+        if let recheck { body["recheckToken"] = recheck }
+        return try await app.call(.post, "/v1/me/contacts/matches", token: token, json: body)
+    }
+
+    static func matchedUsers(_ reply: TestApp.Reply) -> [String] {
+        (reply.json["matches"] as? [[String: Any]] ?? []).compactMap { $0["userId"] as? String }
+    }
+
+    static func edges(_ app: TestApp, of user: String) async throws -> Int {
+        try await app.services.store.database.read { sql in
+            try await sql.raw("SELECT contact_id FROM contact_edges WHERE owner_id = \(bind: user)").all().count
+        }
+    }
+
+    @Test("test_CON_03_nonuser_number_leaves_no_trace_anywhere", arguments: Backend.enabled)
+    func canary(backend: Backend) async throws {
+        let canary = "+8613999887766"
+        try await withTestDatabaseURL(backend) { url in
+            try await TestApp.run(backend, databaseURL: url) { app in
+                let (uploaderToken, uploader) = try await app.signUp("+8613800000301")
+                let (friendToken, friend) = try await app.signUp("+8613800000302")
+                try await Self.makeDiscoverable(app, token: friendToken)
+                try await app.grant(.contactDiscovery, token: uploaderToken)
+                let reply = try await Self.upload(app, token: uploaderToken, ["138 0000 0302", "139 9988 7766", "+86 139-9988-7766"])
+                #expect(reply.status == .ok)
+                #expect(Self.matchedUsers(reply) == [friend])
+                #expect(try await Self.edges(app, of: uploader) == 1, "a matched number is kept as a contact edge")
+
+                let phone = try PhoneNumber.parse(canary).get()
+                let blind = app.services.store.vault.blindIndexBytes(phone)
+                let sha = Array(SHA256.hash(data: Array(canary.utf8)))
+                let needles = [
+                    canary, "13999887766", "8613999887766", "139 9988 7766",
+                    sha.hexString, Data(sha).base64EncodedString(),
+                    Array(SHA256.hash(data: Array("8613999887766".utf8))).hexString,
+                    blind.hexString, Data(blind).base64EncodedString(), String(blind.hexString.prefix(16)),
+                ]
+                var haystacks: [(String, String)] = [("logs", app.logs.all.joined(separator: "\n"))]
+                haystacks.append(("outbox", (try? String(contentsOfFile: app.outbox, encoding: .utf8)) ?? ""))
+                let log = try await app.services.store.database.read { sql in
+                    try await sql.raw("SELECT entry FROM processing_log ORDER BY seq").all().map { try $0.decode(column: "entry", as: String.self) }
+                }
+                #expect(log.contains { $0.contains("3 numbers matched 1 accounts") || $0.contains("2 numbers matched 1 accounts") })
+                haystacks.append(("processing log", log.joined(separator: "\n")))
+                haystacks.append(("response", reply.body))
+                switch backend {
+                case .sqlite:
+                    let path = String(url.dropFirst("sqlite://".count))
+                    for file in [path, path + "-wal", path + "-shm"] {
+                        if let data = FileManager.default.contents(atPath: file) {
+                            haystacks.append((file, String(decoding: data, as: UTF8.self)))
+                        }
+                    }
+                    #expect(haystacks.contains { $0.0.hasSuffix("-wal") }, "the WAL must be searched too")
+                case .postgres:
+                    haystacks.append(("pg_dump", try Self.pgDump(url)))
+                }
+                for (name, text) in haystacks {
+                    for needle in needles {
+                        #expect(!text.contains(needle), "the non-user number left a trace in \(name)")
+                    }
+                }
+                // The matched friend's number does produce its edge, and the friend's entry names the basis.
+                #expect(log.contains { $0.contains("found by a contact upload") })
+            }
+        }
+    }
+
+    static func pgDump(_ url: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/lib/postgresql/15/bin/pg_dump")
+        process.arguments = ["--data-only", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(data.count > 1000, "the dump must contain the data")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("test_CON_05_nondiscoverable_user_is_never_matched_and_turning_off_is_immediate", arguments: Backend.enabled)
+    func discoverability(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (uploaderToken, _) = try await app.signUp("+8613800000311")
+            let (friendToken, friend) = try await app.signUp("+8613800000312")
+            try await app.grant(.contactDiscovery, token: uploaderToken)
+            let before = try await Self.upload(app, token: uploaderToken, ["+8613800000312"])
+            #expect(Self.matchedUsers(before).isEmpty, "not discoverable by default")
+            try await Self.makeDiscoverable(app, token: friendToken)
+            let recheck = before.string("recheckToken")!
+            let on = try await Self.upload(app, token: uploaderToken, [], previous: ["+8613800000312"], recheck: recheck)
+            #expect(Self.matchedUsers(on) == [friend])
+            let off = try await app.call(.put, "/v1/me/discoverability", token: friendToken, json: ["discoverable": false])
+            #expect(off.json["discoverable"] as? Bool == false)
+            let after = try await Self.upload(app, token: uploaderToken, [], previous: ["+8613800000312"], recheck: on.string("recheckToken")!)
+            #expect(after.status == .ok)
+            #expect(Self.matchedUsers(after).isEmpty)
+        }
+    }
+
+    @Test("test_CON_06_withdrawal_and_deleteMyContacts_delete_edges", arguments: Backend.enabled)
+    func withdrawalDeletesEdges(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (uploaderToken, uploader) = try await app.signUp("+8613800000321")
+            let (friendToken, _) = try await app.signUp("+8613800000322")
+            try await Self.makeDiscoverable(app, token: friendToken)
+            try await app.grant(.contactDiscovery, token: uploaderToken)
+            _ = try await Self.upload(app, token: uploaderToken, ["+8613800000322"])
+            #expect(try await Self.edges(app, of: uploader) == 1)
+            let deleted = try await app.call(.delete, "/v1/me/contacts", token: uploaderToken)
+            #expect(deleted.json["deleted"] as? Int == 1)
+            #expect(try await Self.edges(app, of: uploader) == 0)
+            _ = try await Self.upload(app, token: uploaderToken, ["+8613800000322"])
+            #expect(try await Self.edges(app, of: uploader) == 1)
+            _ = try await app.call(.delete, "/v1/me/consents/contact-discovery", token: uploaderToken)
+            #expect(try await Self.edges(app, of: uploader) == 0)
+            let refused = try await Self.upload(app, token: uploaderToken, ["+8613800000322"])
+            #expect(refused.status == .forbidden)
+        }
+    }
+
+    @Test("test_CON_07_quota_stops_the_2001st_new_number_and_rechecks_are_free", arguments: Backend.enabled)
+    func quota(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (token, _) = try await app.signUp("+8613800000331")
+            try await app.grant(.contactDiscovery, token: token)
+            let first = (0..<2000).map { String(format: "+86137%08d", $0) }
+            let accepted = try await Self.upload(app, token: token, first)
+            #expect(accepted.status == .ok)
+            #expect(accepted.json["quotaRemaining"] as? Int == 0)
+            let extra = try await Self.upload(app, token: token, ["+8613799999999"])
+            #expect(extra.status == .tooManyRequests)
+            #expect(Int(extra.headers[.retryAfter] ?? "") ?? 0 > 0)
+            let recheck = try await Self.upload(app, token: token, [], previous: first, recheck: accepted.string("recheckToken"))
+            #expect(recheck.status == .ok)
+            let forged = try await Self.upload(app, token: token, [], previous: first + ["+8613799999999"], recheck: accepted.string("recheckToken"))
+            #expect(forged.status == .unprocessableContent)
+            #expect(forged.string("field") == "recheckToken")
+        }
+    }
+
+    @Test("test_CON_04_entries_that_are_not_numbers_are_reported_per_entry", arguments: Backend.enabled)
+    func garbage(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (token, _) = try await app.signUp("+8613800000341")
+            let (friendToken, friend) = try await app.signUp("+8613800000342")
+            try await Self.makeDiscoverable(app, token: friendToken)
+            try await app.grant(.contactDiscovery, token: token)
+            let reply = try await Self.upload(app, token: token, ["清北王淼", "+8613800000342", "", "12"])
+            #expect(reply.status == .ok)
+            #expect(Self.matchedUsers(reply) == [friend])
+            let invalid = reply.json["invalid"] as? [[String: Any]] ?? []
+            #expect(invalid.compactMap { $0["index"] as? Int } == [0, 2, 3])
+            #expect(!reply.body.contains("王淼"), "labels are never echoed")
+            // Names, labels or notes are not accepted at all (CON-04).
+            let labelled = try await app.call(.post, "/v1/me/contacts/matches", token: token, json: ["numbers": ["+8613800000342"], "names": ["王淼"]])
+            #expect(labelled.status == .badRequest)
+            #expect(labelled.string("field") == "names")
+            let objects = try await app.call(.post, "/v1/me/contacts/matches", token: token, json: ["numbers": [["name": "王淼", "phone": "+8613800000342"]]])
+            #expect(objects.status == .unprocessableContent)
+        }
+    }
+
+    @Test("test_CON_01_upload_without_consent_is_a_clear_403", arguments: Backend.enabled)
+    func uploadNeedsConsent(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (token, _) = try await app.signUp("+8613800000351")
+            let reply = try await Self.upload(app, token: token, ["+8613800000352"])
+            #expect(reply.status == .forbidden)
+            #expect(reply.string("code") == "consent-required")
+            #expect(reply.headers[.contentType] == "application/problem+json")
+            // Refusing it leaves the rest working (ACC-09).
+            #expect(try await app.call(.get, "/v1/me", token: token).status == .ok)
+        }
+    }
+
+    @Test("test_CON_08_suppressed_number_is_never_matched_or_messaged", arguments: Backend.enabled)
+    func suppression(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let nonUser = "+8613800000362"
+            let started = try await app.call(.post, "/v1/number-opt-out/verifications", json: ["phone": nonUser])
+            #expect(started.status == .accepted)
+            let message = try #require(app.outboxMessages().last)
+            #expect(message["kind"] == "number-opt-out")
+            let code = String(message["body"]!.split(whereSeparator: { !$0.isNumber }).first { $0.count == 6 }!)
+            // An opt-out code never signs anyone in.
+            let signIn = try await app.call(.post, "/v1/auth/sessions", json: ["verificationId": started.string("verificationId")!, "code": code])
+            #expect(signIn.status == .badRequest)
+            let inquiry = try await app.call(
+                .post,
+                "/v1/number-opt-out",
+                json: ["verificationId": started.string("verificationId")!, "code": code, "action": "suppress"]
+            )
+            #expect(inquiry.status == .ok)
+            #expect(inquiry.json["suppressed"] as? Bool == true)
+            #expect(inquiry.json["registeredAccount"] as? Bool == false)
+            #expect((inquiry.json["held"] as? [String])?.count == 1, "nothing but the suppression entry (DSR-10)")
+            let stored = try await app.services.store.database.read { sql in
+                try await sql.raw("SELECT phone_index FROM number_suppressions").all().map { try $0.decode(column: "phone_index", as: String.self) }
+            }
+            #expect(stored == [app.services.store.vault.blindIndex(try PhoneNumber.parse(nonUser).get())])
+
+            // Later the person registers and even turns discoverability on: suppression still wins for matching.
+            let (uploaderToken, _) = try await app.signUp("+8613800000361")
+            let (token, _) = try await app.signUp(nonUser)
+            try await Self.makeDiscoverable(app, token: token)
+            try await app.grant(.contactDiscovery, token: uploaderToken)
+            #expect(Self.matchedUsers(try await Self.upload(app, token: uploaderToken, [nonUser])).isEmpty)
+
+            // No unsolicited message reaches the number, whatever evidence it carries.
+            let phone = try PhoneNumber.parse(nonUser).get()
+            let evidence = try #require(app.outboxMessages().last?["evidence"])
+            let count = app.outboxMessages().count
+            await #expect(throws: KithError.self) {
+                try await app.services.messages.send(OutboundMessage(to: phone, body: "Join me on Kith", kind: .invitation, evidence: evidence))
+            }
+            #expect(app.outboxMessages().count == count)
+        }
+    }
+}

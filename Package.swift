@@ -34,6 +34,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KithGraph",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KithStore",
             dependencies: [
                 "KithCore",
@@ -65,6 +69,7 @@ let package = Package(
             name: "kith",
             dependencies: [
                 "KithServer",
+                "KithGraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -81,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "KithCoreTests",
             dependencies: ["KithCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KithGraphTests",
+            dependencies: ["KithGraph"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

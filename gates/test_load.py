@@ -100,6 +100,7 @@ def machine() -> dict:
         pass
     return {
         "load_before": LOAD_BEFORE,
+        "load_after": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?",
         "nproc": os.cpu_count(),
         "memory_gib": round(mem_kib / 1024 / 1024, 1),
         "cpu": cpu,
@@ -165,7 +166,7 @@ def write_report(path: Path, payload: dict) -> None:
         f"{begin}\nMeasured {payload['at']} with `KITH_LOAD_SECONDS={payload['results'][0]['seconds'] if payload['results'] else '?'}"
         f" scripts/gates.sh`.\n\n"
         f"| machine | |\n|---|---|\n| cores (`nproc`) | {m['nproc']} |\n| memory | {m['memory_gib']} GiB |\n"
-        f"| CPU | {m['cpu']} |\n| kernel | {m['kernel']} |\n| load average before the run (1, 5, 15 min) | {m['load_before']} |\n| kith build measured | **{m['build']}** (`{m['binary']}`) |\n"
+        f"| CPU | {m['cpu']} |\n| kernel | {m['kernel']} |\n| load average (1, 5, 15 min) before / after the run | {m['load_before']} / {m['load_after']} (other work on the machine shows here) |\n| kith build measured | **{m['build']}** (`{m['binary']}`) |\n"
         f"| load generator | {m['wrk']}, {payload['threads']} thread, {payload['connections']} keep-alive connections, same machine, loopback |\n\n"
         f"| scenario | store | duration | requests | requests/s | p50 ms | p99 ms | socket errors | non-2xx |\n"
         f"|---|---|---|---|---|---|---|---|---|\n{rows}\n{end}"

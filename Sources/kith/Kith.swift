@@ -12,7 +12,7 @@ struct Kith: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kith",
         abstract: "Kith: a privacy-first social-graph server.",
-        subcommands: [Serve.self, Migrate.self, Ledger.self, Bench.self]
+        subcommands: [Serve.self, Migrate.self, Ledger.self, EvalSuggestions.self, Bench.self]
     )
 }
 

@@ -164,22 +164,24 @@ public struct InclusionProof: Sendable, Codable {
 }
 
 extension ProcessingLog {
-    /// Streams every entry in sequence order to `visit`, a page at a time.
+    /// Streams every entry in sequence order to `visit`, a page at a time; the next page is fetched
+    /// while the current one is visited, so reading and hashing overlap.
     static func scan(
         on database: KithDatabase,
         _ visit: (Int, String) throws -> Void
     ) async throws {
-        var after = 0
-        while true {
-            let cursor = after
-            let page = try await database.read { sql in
+        @Sendable func page(after: Int) async throws -> [(Int, String)] {
+            try await database.read { sql in
                 try await sql.raw(
-                    "SELECT seq, entry FROM processing_log WHERE seq > \(bind: cursor) ORDER BY seq LIMIT 20000"
+                    "SELECT seq, entry FROM processing_log WHERE seq > \(bind: after) ORDER BY seq LIMIT 20000"
                 ).all().map { (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "entry", as: String.self)) }
             }
-            for (seq, entry) in page { try visit(seq, entry) }
-            guard let last = page.last else { return }
-            after = last.0
+        }
+        var current = try await page(after: 0)
+        while let last = current.last {
+            async let next = page(after: last.0)
+            for (seq, entry) in current { try visit(seq, entry) }
+            current = try await next
         }
     }
 

@@ -83,7 +83,12 @@ class FuzzUserSession:
 #     whether the control was unchecked (422 consent-prechecked: "checked" is in the enum so the
 #     client can report it, and it is always refused, ACC-02), whether `purpose` names a consent
 #     purpose of the notice (422 invalid-field, purpose);
-#   - withdrawConsent: whether `purpose` names a consent purpose (422 invalid-field, purpose).
+#   - withdrawConsent: whether `purpose` names a consent purpose (422 invalid-field, purpose);
+#   - startNumberOptOut / confirmNumberOptOut: as startPhoneVerification / verifyPhone;
+#   - setDiscoverability: the consent evidence as for grantConsent (notice-mismatch,
+#     consent-prechecked);
+#   - uploadContacts: whether `recheckToken` proves `previousNumbers` (422 invalid-field,
+#     recheckToken) — a keyed digest the client got from an earlier upload, unguessable by design.
 # Only those exact (status, code, field) triples are filtered; anything else (another status, a
 # problem without these codes, a 5xx) still fails.
 SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
@@ -98,6 +103,16 @@ SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
         (422, "invalid-field", "purpose"),
     },
     "withdrawConsent": {(422, "invalid-field", "purpose")},
+    "startNumberOptOut": {(422, "invalid-field", "phone")},
+    "confirmNumberOptOut": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
+    "setDiscoverability": {
+        (422, "notice-mismatch", None),
+        (422, "notice-mismatch", "textSHA256"),
+        (422, "notice-mismatch", "noticeVersion"),
+        (422, "notice-mismatch", "locale"),
+        (422, "consent-prechecked", "initialState"),
+    },
+    "uploadContacts": {(422, "invalid-field", "recheckToken")},
 }
 
 _filtered_path = Path(os.environ["KITH_GATES_WORKDIR"]) / "fuzz-filtered.jsonl"
@@ -133,7 +148,7 @@ def filter_failure(context, failure, case, response):
 def after_call(context, case, response):
     if context.operation is None:
         return
-    if case.operation.definition.raw.get("operationId") == "startPhoneVerification" and response.status_code == 202:
+    if case.operation.definition.raw.get("operationId") in ("startPhoneVerification", "startNumberOptOut") and response.status_code == 202:
         body = case.body if isinstance(case.body, dict) else {}
         phone = body.get("phone")
         if isinstance(phone, str):

@@ -111,16 +111,7 @@ public struct ContactDiscovery: Sendable {
         )
         try await store.gate.check(act)
 
-        var invalid: [InvalidEntry] = []
-        var entries: [(source: ContactMatch.Source, index: Int, blind: [UInt8])] = []
-        for (source, list) in [(ContactMatch.Source.previousNumbers, previousNumbers), (.numbers, numbers)] {
-            for (position, text) in list.enumerated() {
-                switch PhoneNumber.parse(text, defaultRegion: region) {
-                case .success(let phone): entries.append((source, position, store.vault.blindIndexBytes(phone)))
-                case .failure(let reason): invalid.append(InvalidEntry(source: source, index: position, reason: reason))
-                }
-            }
-        }
+        let (entries, invalid) = parse(numbers: numbers, previousNumbers: previousNumbers, region: region)
         let previousSet = Set(entries.filter { $0.source == .previousNumbers }.map(\.blind))
         let fullSet = Set(entries.map(\.blind))
         let newCount = fullSet.subtracting(previousSet).count
@@ -174,6 +165,36 @@ public struct ContactDiscovery: Sendable {
         return ContactMatchResult(matches: matches, invalid: invalid, recheckToken: newToken, quotaRemaining: remaining)
     }
 
+    typealias Entry = (source: ContactMatch.Source, index: Int, blind: [UInt8])
+
+    /// Normalises and blind-indexes the uploaded entries in memory; entries that are not numbers are
+    /// reported by position and reason only.
+    func parse(numbers: [String], previousNumbers: [String], region: PhoneNumber.Region) -> ([Entry], [InvalidEntry]) {
+        var invalid: [InvalidEntry] = []
+        var entries: [Entry] = []
+        entries.reserveCapacity(numbers.count + previousNumbers.count)
+        for (source, list) in [(ContactMatch.Source.previousNumbers, previousNumbers), (.numbers, numbers)] {
+            for (position, text) in list.enumerated() {
+                switch PhoneNumber.parse(text, defaultRegion: region) {
+                case .success(let phone): entries.append((source, position, store.vault.blindIndexBytes(phone)))
+                case .failure(let reason): invalid.append(InvalidEntry(source: source, index: position, reason: reason))
+                }
+            }
+        }
+        return (entries, invalid)
+    }
+
+    /// The matching itself, read-only: normalise, blind-index, probe the prefix index, confirm the hits
+    /// in the store. Returns the discoverable accounts found (benchmarks time this).
+    public func resolve(uploader: UserID, numbers: [String], region: PhoneNumber.Region) async throws -> [UserID] {
+        let (entries, _) = parse(numbers: numbers, previousNumbers: [], region: region)
+        let candidates = entries.filter { index.contains(PhonePrefixIndex.prefix(of: $0.blind)) }.map { $0.blind.hexString }
+        let store = self.store
+        return try await store.database.read { sql in
+            Array(try await Self.discoverableAccounts(candidates, excluding: uploader, store: store, on: sql).values)
+        }
+    }
+
     /// The accounts behind full blind indexes that may be found: discoverable now, not suppressed, not the uploader.
     static func discoverableAccounts(
         _ indexes: [String],
@@ -189,11 +210,26 @@ public struct ContactDiscovery: Sendable {
                 .where("phone_index", .in, part)
                 .where(SQLColumn("phone_index"), .notIn, SQLSubquery.select { $0.column("phone_index").from("number_suppressions") })
                 .all()
+            var byUser: [UserID: String] = [:]
             for row in rows {
                 let user = UserID(rawValue: try row.decode(column: "id", as: String.self))
                 guard user != uploader else { continue }
-                guard try await ConsentLedger(store: store).current(.discoverableByPhone, of: user, on: sql) != nil else { continue }
-                found[try row.decode(column: "phone_index", as: String.self)] = user
+                byUser[user] = try row.decode(column: "phone_index", as: String.self)
+            }
+            guard !byUser.isEmpty else { continue }
+            // CON-05: only accounts whose "let people who have my number find me" consent is current.
+            let consents = try await sql.select().column("user_id").column("notice_version").from("consents")
+                .where("purpose", .equal, PurposeID.discoverableByPhone.rawValue)
+                .where(SQLColumn("withdrawn_at"), .is, SQLLiteral.null)
+                .where("user_id", .in, byUser.keys.map(\.rawValue))
+                .all()
+            for row in consents {
+                let user = UserID(rawValue: try row.decode(column: "user_id", as: String.self))
+                let version = try row.decode(column: "notice_version", as: Int.self)
+                guard store.catalogue.consentIsCurrent(for: .discoverableByPhone, givenUnder: version),
+                    let index = byUser[user]
+                else { continue }
+                found[index] = user
             }
         }
         return found

@@ -173,10 +173,15 @@ public struct ContactDiscovery: Sendable {
         var invalid: [InvalidEntry] = []
         var entries: [Entry] = []
         entries.reserveCapacity(numbers.count + previousNumbers.count)
+        // One keyed HMAC state per request, copied per number: the key schedule runs once.
+        let keyed = HMAC<SHA256>(key: store.vault.keys.blindIndex)
         for (source, list) in [(ContactMatch.Source.previousNumbers, previousNumbers), (.numbers, numbers)] {
             for (position, text) in list.enumerated() {
                 switch PhoneNumber.parse(text, defaultRegion: region) {
-                case .success(let phone): entries.append((source, position, store.vault.blindIndexBytes(phone)))
+                case .success(let phone):
+                    var mac = keyed
+                    mac.update(data: Array(phone.e164.utf8))
+                    entries.append((source, position, Array(mac.finalize())))
                 case .failure(let reason): invalid.append(InvalidEntry(source: source, index: position, reason: reason))
                 }
             }

@@ -168,7 +168,8 @@ public struct CSRGraph: Sendable {
 extension CSRGraph: AdjacencyReading {
     @inline(__always)
     func withNeighbors<Result>(
-        of node: NodeID, _ body: (UnsafeBufferPointer<NodeID>) throws -> Result
+        of node: NodeID,
+        _ body: (UnsafeBufferPointer<NodeID>) throws -> Result
     ) rethrows -> Result {
         let index = Int(node)
         guard index < nodeCount else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
@@ -186,7 +187,8 @@ protocol AdjacencyReading: Sendable {
     func degree(of node: NodeID) -> Int
     /// Calls `body` with the node's sorted neighbours; the buffer is valid only inside `body`.
     func withNeighbors<Result>(
-        of node: NodeID, _ body: (UnsafeBufferPointer<NodeID>) throws -> Result
+        of node: NodeID,
+        _ body: (UnsafeBufferPointer<NodeID>) throws -> Result
     ) rethrows -> Result
 }
 
@@ -199,7 +201,8 @@ enum SortedNodes {
 
     /// Where `node` is, or where it would go to keep the buffer ascending.
     static func insertionIndex(
-        of node: NodeID, in sortedNodes: UnsafeBufferPointer<NodeID>
+        of node: NodeID,
+        in sortedNodes: UnsafeBufferPointer<NodeID>
     ) -> (index: Int, found: Bool) {
         var low = 0
         var high = sortedNodes.count

@@ -76,7 +76,8 @@ public struct BenchmarkReport: Sendable, CustomStringConvertible {
                 label + ": p50 \(String(format: "%.3f", latency.p50 * 1e3)) ms, "
                     + "p99 \(String(format: "%.3f", latency.p99 * 1e3)) ms, "
                     + "max \(String(format: "%.3f", latency.maximum * 1e3)) ms, "
-                    + "paths/query \(Int(latency.meanPathsWalked))")
+                    + "paths/query \(Int(latency.meanPathsWalked))"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -94,9 +95,12 @@ public enum GraphBenchmark {
     ) -> BenchmarkReport {
         progress("generating \(configuration.edgeCount) edges over \(configuration.userCount) users")
         var edges = SyntheticGraph.chungLu(
-            userCount: configuration.userCount, edgeCount: configuration.edgeCount, seed: configuration.seed,
+            userCount: configuration.userCount,
+            edgeCount: configuration.edgeCount,
+            seed: configuration.seed,
             powerLawExponent: configuration.powerLawExponent,
-            maximumExpectedDegree: configuration.maximumExpectedDegree)
+            maximumExpectedDegree: configuration.maximumExpectedDegree
+        )
 
         progress("building CSR")
         let clock = ContinuousClock()
@@ -144,14 +148,25 @@ public enum GraphBenchmark {
             }
             latencies.append(
                 LatencySummary(
-                    targetDegree: target, sampledUsers: users.count, p50: percentile(0.5), p99: percentile(0.99),
-                    maximum: seconds.last ?? 0, meanPathsWalked: Double(paths) / Double(users.count)))
+                    targetDegree: target,
+                    sampledUsers: users.count,
+                    p50: percentile(0.5),
+                    p99: percentile(0.99),
+                    maximum: seconds.last ?? 0,
+                    meanPathsWalked: Double(paths) / Double(users.count)
+                )
+            )
         }
 
         return BenchmarkReport(
-            configuration: configuration, ingestedEdgeCount: ingestedEdgeCount, uniqueEdgeCount: base.edgeCount,
-            ingestionSeconds: ingestionSeconds, bytesUsed: base.bytesUsed, maximumDegree: maximumDegree,
-            latencies: latencies)
+            configuration: configuration,
+            ingestedEdgeCount: ingestedEdgeCount,
+            uniqueEdgeCount: base.edgeCount,
+            ingestionSeconds: ingestionSeconds,
+            bytesUsed: base.bytesUsed,
+            maximumDegree: maximumDegree,
+            latencies: latencies
+        )
     }
 }
 

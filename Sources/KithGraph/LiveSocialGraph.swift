@@ -125,8 +125,13 @@ public final class LiveSocialGraph: Sendable {
         let graph = snapshot()
         var workspace = idleWorkspaces.withLock { $0.popLast() } ?? SuggestionWorkspace()
         let suggestions = graph.suggestions(
-            for: viewer, k: k, scorer: scorer, filter: filter, namedMutualLimit: namedMutualLimit,
-            workspace: &workspace)
+            for: viewer,
+            k: k,
+            scorer: scorer,
+            filter: filter,
+            namedMutualLimit: namedMutualLimit,
+            workspace: &workspace
+        )
         idleWorkspaces.withLock { idle in
             if idle.count < maximumIdleWorkspaces { idle.append(workspace) }
         }

@@ -43,7 +43,9 @@ public struct SocialGraph: Sendable {
 
     /// Creates a live graph whose base is built from `edges` (see ``CSRGraph/init(edges:nodeCount:)``).
     public init(
-        edges: [(NodeID, NodeID)], nodeCount: Int? = nil, compactionThreshold: Int = defaultCompactionThreshold
+        edges: [(NodeID, NodeID)],
+        nodeCount: Int? = nil,
+        compactionThreshold: Int = defaultCompactionThreshold
     ) {
         self.init(base: CSRGraph(edges: edges, nodeCount: nodeCount), compactionThreshold: compactionThreshold)
     }
@@ -189,7 +191,8 @@ extension SocialGraph.NodeChanges {
 extension SocialGraph: AdjacencyReading {
     @inline(__always)
     func withNeighbors<Result>(
-        of node: NodeID, _ body: (UnsafeBufferPointer<NodeID>) throws -> Result
+        of node: NodeID,
+        _ body: (UnsafeBufferPointer<NodeID>) throws -> Result
     ) rethrows -> Result {
         guard !changesByNode.isEmpty, changesByNode[node] != nil else {
             return try base.withNeighbors(of: node, body)

@@ -88,8 +88,11 @@ public enum SuggestionEvaluation {
         var candidates = Array(Set(heldOut.flatMap { [$0.0, $0.1] })).sorted()
         generator.shuffle(&candidates)
         return Split(
-            training: Array(canonical[heldOutCount...]), heldOut: heldOut,
-            users: Array(candidates.prefix(max(0, users))), nodeCount: highestID + 1)
+            training: Array(canonical[heldOutCount...]),
+            heldOut: heldOut,
+            users: Array(candidates.prefix(max(0, users))),
+            nodeCount: highestID + 1
+        )
     }
 
     /// Holds out edges, ranks suggestions for users who lost an edge, and measures `recall@k` and `hit-rate@k` for
@@ -127,19 +130,33 @@ public enum SuggestionEvaluation {
             for user in split.users {
                 let hidden = heldOutByUser[user, default: []]
                 let ranked = training.suggestions(
-                    for: user, k: k, scorer: scorer, namedMutualLimit: 0, workspace: &workspace)
+                    for: user,
+                    k: k,
+                    scorer: scorer,
+                    namedMutualLimit: 0,
+                    workspace: &workspace
+                )
                 let hits = ranked.count { hidden.contains($0.candidate) }
                 recallSum += Double(hits) / Double(hidden.count)
                 if hits > 0 { usersWithHit += 1 }
             }
             let userCount = Double(max(1, split.users.count))
             return ScorerQuality(
-                scorer: scorer, recall: recallSum / userCount, hitRate: Double(usersWithHit) / userCount)
+                scorer: scorer,
+                recall: recallSum / userCount,
+                hitRate: Double(usersWithHit) / userCount
+            )
         }
 
         return EvaluationReport(
-            k: k, holdout: holdout, seed: seed, edgeCount: split.training.count + split.heldOut.count,
-            heldOutEdgeCount: split.heldOut.count, evaluatedUserCount: split.users.count,
-            production: quality(of: production), baseline: quality(of: baseline))
+            k: k,
+            holdout: holdout,
+            seed: seed,
+            edgeCount: split.training.count + split.heldOut.count,
+            heldOutEdgeCount: split.heldOut.count,
+            evaluatedUserCount: split.users.count,
+            production: quality(of: production),
+            baseline: quality(of: baseline)
+        )
     }
 }

@@ -61,12 +61,21 @@ extension CSRGraph {
         workspace: inout SuggestionWorkspace
     ) -> [Suggestion] {
         workspace.rank(
-            in: self, for: viewer, k: k, scorer: scorer, filter: filter, namedMutualLimit: namedMutualLimit)
+            in: self,
+            for: viewer,
+            k: k,
+            scorer: scorer,
+            filter: filter,
+            namedMutualLimit: namedMutualLimit
+        )
     }
 
     /// Ranks suggestions with a freshly allocated workspace; convenient for one-off calls, wasteful in a loop.
     public func suggestions(
-        for viewer: NodeID, k: Int, scorer: Scorer = .production, filter: SuggestionFilter = .none
+        for viewer: NodeID,
+        k: Int,
+        scorer: Scorer = .production,
+        filter: SuggestionFilter = .none
     ) -> [Suggestion] {
         var workspace = SuggestionWorkspace(nodeCount: nodeCount)
         return suggestions(for: viewer, k: k, scorer: scorer, filter: filter, workspace: &workspace)
@@ -85,12 +94,21 @@ extension SocialGraph {
         workspace: inout SuggestionWorkspace
     ) -> [Suggestion] {
         workspace.rank(
-            in: self, for: viewer, k: k, scorer: scorer, filter: filter, namedMutualLimit: namedMutualLimit)
+            in: self,
+            for: viewer,
+            k: k,
+            scorer: scorer,
+            filter: filter,
+            namedMutualLimit: namedMutualLimit
+        )
     }
 
     /// Ranks suggestions with a freshly allocated workspace; convenient for one-off calls, wasteful in a loop.
     public func suggestions(
-        for viewer: NodeID, k: Int, scorer: Scorer = .production, filter: SuggestionFilter = .none
+        for viewer: NodeID,
+        k: Int,
+        scorer: Scorer = .production,
+        filter: SuggestionFilter = .none
     ) -> [Suggestion] {
         var workspace = SuggestionWorkspace(nodeCount: nodeCount)
         return suggestions(for: viewer, k: k, scorer: scorer, filter: filter, workspace: &workspace)
@@ -198,8 +216,12 @@ extension SuggestionWorkspace {
                     for (index, intermediary) in intermediaries.enumerated() {
                         touchedCount = graph.withNeighbors(of: intermediary) { reached in
                             Self.accumulate(
-                                reached, increment: increments[index], into: accumulators, touched: touched,
-                                touchedCount: touchedCount)
+                                reached,
+                                increment: increments[index],
+                                into: accumulators,
+                                touched: touched,
+                                touchedCount: touchedCount
+                            )
                         }
                     }
                     drain(touchedCount: touchedCount, slotMask: .max)
@@ -231,8 +253,12 @@ extension SuggestionWorkspace {
                 for partition in 0..<partitionCount {
                     let end = bounds[partition]
                     let touchedCount = Self.accumulate(
-                        UnsafeBufferPointer(start: paths + start, count: end - start), slotMask: slotMask,
-                        increments: increments.baseAddress!, into: accumulators, touched: touched)
+                        UnsafeBufferPointer(start: paths + start, count: end - start),
+                        slotMask: slotMask,
+                        increments: increments.baseAddress!,
+                        into: accumulators,
+                        touched: touched
+                    )
                     drain(touchedCount: touchedCount, slotMask: slotMask)
                     start = end
                 }
@@ -250,8 +276,11 @@ extension SuggestionWorkspace {
             let mutuals = Self.mutualsByStrength(in: graph, intermediaries: intermediaries, candidate: entry.candidate)
             assert(mutuals.count == mutualCount, "mutual count disagrees with the visible mutual connections")
             return Suggestion(
-                candidate: entry.candidate, score: score, mutualCount: mutualCount,
-                mutuals: Array(mutuals.prefix(max(0, namedMutualLimit))))
+                candidate: entry.candidate,
+                score: score,
+                mutualCount: mutualCount,
+                mutuals: Array(mutuals.prefix(max(0, namedMutualLimit)))
+            )
         }
     }
 
@@ -275,7 +304,8 @@ extension SuggestionWorkspace {
                                 touched.baseAddress ?? dangling.assumingMemoryBound(to: NodeID.self),
                                 marks.baseAddress ?? dangling.assumingMemoryBound(to: UInt64.self),
                                 paths.baseAddress ?? dangling.assumingMemoryBound(to: UInt64.self),
-                                bounds.baseAddress ?? dangling.assumingMemoryBound(to: Int.self))
+                                bounds.baseAddress ?? dangling.assumingMemoryBound(to: Int.self)
+                            )
                         }
                     }
                 }
@@ -333,7 +363,9 @@ extension SuggestionWorkspace {
 
     /// The visible mutual connections of a candidate, strongest evidence first: fewest connections, then lowest node.
     static func mutualsByStrength<Graph: AdjacencyReading>(
-        in graph: Graph, intermediaries: [NodeID], candidate: NodeID
+        in graph: Graph,
+        intermediaries: [NodeID],
+        candidate: NodeID
     ) -> [NodeID] {
         var mutuals: [(degree: Int, node: NodeID)] = []
         graph.withNeighbors(of: candidate) { candidateConnections in

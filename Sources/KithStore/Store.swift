@@ -30,7 +30,12 @@ public struct KithStore: Sendable {
     public let catalogue: PurposeCatalogue
     public let clock: WallClock
 
-    public init(database: KithDatabase, keys: KithKeys, catalogue: PurposeCatalogue = .standard, clock: WallClock = .system) {
+    public init(
+        database: KithDatabase,
+        keys: KithKeys,
+        catalogue: PurposeCatalogue = .standard,
+        clock: WallClock = .system
+    ) {
         self.database = database
         self.vault = PhoneVault(keys: keys)
         self.log = ProcessingLog(keys: keys)

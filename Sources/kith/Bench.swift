@@ -52,7 +52,12 @@ struct LedgerBench: AsyncParsableCommand {
                     purpose: .contactDiscovery,
                     basis: .consent,
                     basisRef: "consent:c_benchmark0000",
-                    initiation: Initiation(kind: .userRequest, action: "uploadContacts", request: "req-0000000000", session: "sess:0000000000000000"),
+                    initiation: Initiation(
+                        kind: .userRequest,
+                        action: "uploadContacts",
+                        request: "req-0000000000",
+                        session: "sess:0000000000000000"
+                    ),
                     detail: "1000 numbers matched 12 accounts"
                 )
                 var start = Date()
@@ -87,7 +92,9 @@ struct LedgerBench: AsyncParsableCommand {
                 start = Date()
                 let report = try await ProcessingLog.verify(on: database, publicKey: log.publicKey)
                 let seconds = Date().timeIntervalSince(start)
-                print("[\(name)] verify: \(report.entries) entries in \(String(format: "%.2f", seconds)) s, intact: \(report.isIntact)")
+                print(
+                    "[\(name)] verify: \(report.entries) entries in \(String(format: "%.2f", seconds)) s, intact: \(report.isIntact)"
+                )
             }
         }
     }

@@ -50,19 +50,48 @@ struct DiscoveryBench: AsyncParsableCommand {
                 }
                 try await database.transaction { sql in
                     for chunk in stride(from: 0, to: rows.count, by: 400) {
-                        var insert = sql.insert(into: "users").columns("id", "phone_index", "phone_cipher", "created_at", "registration_evidence")
+                        var insert = sql.insert(into: "users").columns(
+                            "id",
+                            "phone_index",
+                            "phone_cipher",
+                            "created_at",
+                            "registration_evidence"
+                        )
                         var consents = sql.insert(into: "consents").columns(
-                            "id", "user_id", "purpose", "notice_version", "locale", "text_sha256", "initial_state", "channel",
-                            "granted_at", "evidence")
+                            "id",
+                            "user_id",
+                            "purpose",
+                            "notice_version",
+                            "locale",
+                            "text_sha256",
+                            "initial_state",
+                            "channel",
+                            "granted_at",
+                            "evidence"
+                        )
                         var anyConsent = false
                         for (id, index, cipher) in rows[chunk..<min(chunk + 400, rows.count)] {
-                            insert = insert.values(SQLBind(id), SQLBind(index), SQLBind(cipher), SQLBind(Int64(1_700_000_000_000) + Int64(Int(id.dropFirst())!)), SQLBind("bench"))
+                            insert = insert.values(
+                                SQLBind(id),
+                                SQLBind(index),
+                                SQLBind(cipher),
+                                SQLBind(Int64(1_700_000_000_000) + Int64(Int(id.dropFirst())!)),
+                                SQLBind("bench")
+                            )
                             if id.hasSuffix("0") {  // every tenth user is discoverable
                                 anyConsent = true
                                 consents = consents.values(
-                                    SQLBind("c" + id), SQLBind(id), SQLBind(PurposeID.discoverableByPhone.rawValue), SQLBind(notice),
-                                    SQLBind("en"), SQLBind("bench"), SQLBind("unchecked"), SQLBind("api"), SQLBind(Int64(1)),
-                                    SQLBind("bench"))
+                                    SQLBind("c" + id),
+                                    SQLBind(id),
+                                    SQLBind(PurposeID.discoverableByPhone.rawValue),
+                                    SQLBind(notice),
+                                    SQLBind("en"),
+                                    SQLBind("bench"),
+                                    SQLBind("unchecked"),
+                                    SQLBind("api"),
+                                    SQLBind(Int64(1)),
+                                    SQLBind("bench")
+                                )
                             }
                         }
                         try await insert.run()
@@ -84,8 +113,13 @@ struct DiscoveryBench: AsyncParsableCommand {
             let purpose = store.catalogue.purpose(.contactDiscovery)!
             _ = try await ConsentLedger(store: store).grant(
                 ConsentEvidence(
-                    purpose: .contactDiscovery, noticeVersion: notice, locale: .en, textSHA256: purpose.consentText(.en).sha256Hex,
-                    initialState: .unchecked, channel: .api),
+                    purpose: .contactDiscovery,
+                    noticeVersion: notice,
+                    locale: .en,
+                    textSHA256: purpose.consentText(.en).sha256Hex,
+                    initialState: .unchecked,
+                    channel: .api
+                ),
                 by: uploader,
                 initiation: Initiation(kind: .operatorCommand, action: "bench")
             )
@@ -93,8 +127,10 @@ struct DiscoveryBench: AsyncParsableCommand {
             let index = DiscoveryIndex()
             start = Date()
             try await index.catchUp(on: database)
-            print("match index: \(index.count) users loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s, "
-                + "\(String(format: "%.1f", Double(index.bytesUsed) / Double(max(1, index.count)))) bytes per registered user")
+            print(
+                "match index: \(index.count) users loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s, "
+                    + "\(String(format: "%.1f", Double(index.bytesUsed) / Double(max(1, index.count)))) bytes per registered user"
+            )
 
             // 1,000 numbers: 100 registered (10 of them discoverable on average), 900 that belong to no one.
             var generator = SplitMix(seed: 7)
@@ -111,8 +147,10 @@ struct DiscoveryBench: AsyncParsableCommand {
                 matched += try await discovery.resolve(uploader: uploader, numbers: numbers, region: .cn).count
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
             }
-            print("server-side match, 1,000 numbers (\(rounds) uploads, \(matched / max(1, rounds)) matches each on average): "
-                + Self.percentiles(samples))
+            print(
+                "server-side match, 1,000 numbers (\(rounds) uploads, \(matched / max(1, rounds)) matches each on average): "
+                    + Self.percentiles(samples)
+            )
         }
 
         // Whole request over loopback, through the HTTP server, re-checking one 1,000-number set.
@@ -120,7 +158,11 @@ struct DiscoveryBench: AsyncParsableCommand {
         configuration.databaseURL = url
         configuration.port = port
         configuration.smsOutbox = directory.appendingPathComponent("outbox.jsonl").path
-        let (app, _) = try await buildApplication(configuration: configuration, logger: logger, overrides: KithOverrides(keys: keys))
+        let (app, _) = try await buildApplication(
+            configuration: configuration,
+            logger: logger,
+            overrides: KithOverrides(keys: keys)
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService(gracefulShutdownSignals: []) }
             let base = URL(string: "http://127.0.0.1:\(port)/v1/me/contacts/matches")!
@@ -130,7 +172,8 @@ struct DiscoveryBench: AsyncParsableCommand {
                 ready = (try? await Self.post(base, token: token, body: ["numbers": []]))?.0 == 200
             }
             var generator = SplitMix(seed: 11)
-            let numbers = (0..<100).map { _ in Self.number(Int(generator.next() % UInt64(users))) }
+            let numbers =
+                (0..<100).map { _ in Self.number(Int(generator.next() % UInt64(users))) }
                 + (0..<900).map { _ in Self.number(Int(generator.next() % 90_000_000), prefix: "137") }
             let (status, first) = try await Self.post(base, token: token, body: ["numbers": numbers])
             guard status == 200, let recheck = first["recheckToken"] as? String else {
@@ -141,11 +184,18 @@ struct DiscoveryBench: AsyncParsableCommand {
             var samples: [Double] = []
             for _ in 0..<min(rounds, 55) {
                 let begin = DispatchTime.now().uptimeNanoseconds
-                let (status, _) = try await Self.post(base, token: token, body: ["previousNumbers": numbers, "numbers": [], "recheckToken": recheck])
+                let (status, _) = try await Self.post(
+                    base,
+                    token: token,
+                    body: ["previousNumbers": numbers, "numbers": [], "recheckToken": recheck]
+                )
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
                 if status != 200 { print("request failed: \(status)") }
             }
-            print("whole request over loopback, 1,000 numbers (\(min(rounds, 55)) requests, committed with synchronous=FULL): " + Self.percentiles(samples))
+            print(
+                "whole request over loopback, 1,000 numbers (\(min(rounds, 55)) requests, committed with synchronous=FULL): "
+                    + Self.percentiles(samples)
+            )
             group.cancelAll()
         }
     }

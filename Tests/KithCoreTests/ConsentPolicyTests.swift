@@ -30,7 +30,9 @@ struct ConsentPolicyTests {
 
     @Test("consent evidence must hash the text Kith served (ACC-11)")
     func textHashMustMatch() {
-        #expect(throws: KithError.self) { try ConsentPolicy.validate(evidence(hash: String(repeating: "0", count: 64)), in: catalogue) }
+        #expect(throws: KithError.self) {
+            try ConsentPolicy.validate(evidence(hash: String(repeating: "0", count: 64)), in: catalogue)
+        }
     }
 
     @Test("purposes with a non-consent basis take no consent (GEN-06)")

@@ -40,9 +40,19 @@ struct MerkleTreeTests {
         let root = MerkleTree.root(leaves[...])
         for index in 0..<size {
             let proof = MerkleTree.inclusionProof(index: index, leaves: leaves[...])
-            #expect(MerkleTree.verifyInclusion(leafHash: leaves[index], index: index, treeSize: size, proof: proof, root: root))
+            #expect(
+                MerkleTree.verifyInclusion(
+                    leafHash: leaves[index],
+                    index: index,
+                    treeSize: size,
+                    proof: proof,
+                    root: root
+                )
+            )
             let other = MerkleTree.leafHash(Array("forged".utf8))
-            #expect(!MerkleTree.verifyInclusion(leafHash: other, index: index, treeSize: size, proof: proof, root: root))
+            #expect(
+                !MerkleTree.verifyInclusion(leafHash: other, index: index, treeSize: size, proof: proof, root: root)
+            )
             if size > 1 {
                 #expect(
                     !MerkleTree.verifyInclusion(

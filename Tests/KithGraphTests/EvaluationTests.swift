@@ -25,7 +25,8 @@ struct EvaluationTests {
         #expect(keys(first.heldOut) != keys(other.heldOut))
 
         let canonical = Set(
-            edges.filter { $0.0 != $0.1 }.map { UInt64(min($0.0, $0.1)) << 32 | UInt64(max($0.0, $0.1)) })
+            edges.filter { $0.0 != $0.1 }.map { UInt64(min($0.0, $0.1)) << 32 | UInt64(max($0.0, $0.1)) }
+        )
         #expect(first.heldOut.count == Int((Double(canonical.count) * 0.1).rounded()))
         #expect(Set(keys(first.heldOut)).isDisjoint(with: keys(first.training)))
         #expect(Set(keys(first.heldOut)).union(keys(first.training)) == canonical)

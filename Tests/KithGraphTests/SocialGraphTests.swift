@@ -53,7 +53,9 @@ struct SocialGraphTests {
         let nodeCount = 120
         var graph = SocialGraph(edges: TestGraphs.randomEdges(nodeCount: nodeCount, edgeCount: 600, seed: 5))
         var reference = TestGraphs.adjacencySets(
-            TestGraphs.randomEdges(nodeCount: nodeCount, edgeCount: 600, seed: 5), nodeCount: nodeCount)
+            TestGraphs.randomEdges(nodeCount: nodeCount, edgeCount: 600, seed: 5),
+            nodeCount: nodeCount
+        )
         var generator = SplitMix64(seed: 99)
         for step in 0..<2_000 {
             let a = NodeID(generator.next(below: nodeCount))

@@ -59,7 +59,10 @@ struct SuggestionTests {
         #expect(hidingTwo[0].mutuals == [1, 3])
 
         let hidingByRule = graph.suggestions(
-            for: 0, k: 10, filter: SuggestionFilter(hidesConnectionList: { $0 == 3 || $0 == 10 }))
+            for: 0,
+            k: 10,
+            filter: SuggestionFilter(hidesConnectionList: { $0 == 3 || $0 == 10 })
+        )
         #expect(hidingByRule.map(\.candidate) == [4, 5], "6, 7, 8 and 9 are reachable only through hidden people")
         #expect(hidingByRule.map(\.mutualCount) == [2, 1])
         #expect(hidingByRule.allSatisfy { !$0.mutuals.contains(3) && !$0.mutuals.contains(10) })
@@ -96,7 +99,12 @@ struct SuggestionTests {
             let reference = TestGraphs.referenceScores(adjacency: adjacency, viewer: viewer, hidden: hidden)
                 .filter { !excluded.contains($0.key) }
             let suggestions = graph.suggestions(
-                for: viewer, k: 8, filter: filter, namedMutualLimit: 100, workspace: &workspace)
+                for: viewer,
+                k: 8,
+                filter: filter,
+                namedMutualLimit: 100,
+                workspace: &workspace
+            )
             #expect(suggestions.count == min(8, reference.count))
             for suggestion in suggestions {
                 guard let expected = reference[suggestion.candidate] else {
@@ -132,15 +140,30 @@ struct SuggestionTests {
         var workspace = SuggestionWorkspace()
         for scorer in Scorer.allCases {
             let partitioned = workspace.rank(
-                in: graph, for: 0, k: 50, scorer: scorer, filter: filter, namedMutualLimit: 5)
+                in: graph,
+                for: 0,
+                k: 50,
+                scorer: scorer,
+                filter: filter,
+                namedMutualLimit: 5
+            )
             let direct = workspace.rank(
-                in: graph, for: 0, k: 50, scorer: scorer, filter: filter, namedMutualLimit: 5,
-                allowsPartitioning: false)
+                in: graph,
+                for: 0,
+                k: 50,
+                scorer: scorer,
+                filter: filter,
+                namedMutualLimit: 5,
+                allowsPartitioning: false
+            )
             #expect(partitioned.count == 50)
             #expect(partitioned == direct)
         }
         let reference = TestGraphs.referenceScores(
-            adjacency: TestGraphs.adjacencySets(edges, nodeCount: 70_000), viewer: 0, hidden: [7])
+            adjacency: TestGraphs.adjacencySets(edges, nodeCount: 70_000),
+            viewer: 0,
+            hidden: [7]
+        )
         let best = reference.filter { ![100, 134].contains($0.key) }.map(\.value.resourceAllocation).max()!
         let top = graph.suggestions(for: 0, k: 1, filter: filter, workspace: &workspace)
         #expect(abs(top[0].score - best) < 1e-9)

@@ -40,7 +40,9 @@ enum TestGraphs {
 
     /// Reference Resource Allocation and Common Neighbours scores, by brute force in `Double`.
     static func referenceScores(
-        adjacency: [Set<NodeID>], viewer: NodeID, hidden: Set<NodeID> = []
+        adjacency: [Set<NodeID>],
+        viewer: NodeID,
+        hidden: Set<NodeID> = []
     ) -> [NodeID: (resourceAllocation: Double, mutuals: Set<NodeID>)] {
         var scores: [NodeID: (resourceAllocation: Double, mutuals: Set<NodeID>)] = [:]
         let friends = adjacency[Int(viewer)]

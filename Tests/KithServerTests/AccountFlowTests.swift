@@ -105,7 +105,10 @@ struct AccountFlowTests {
     func perNumberLimit(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             for _ in 0..<3 {
-                #expect(try await app.call(.post, "/v1/auth/verifications", json: ["phone": "+8613800000008"]).status == .accepted)
+                #expect(
+                    try await app.call(.post, "/v1/auth/verifications", json: ["phone": "+8613800000008"]).status
+                        == .accepted
+                )
             }
             let limited = try await app.call(.post, "/v1/auth/verifications", json: ["phone": "+8613800000008"])
             #expect(limited.status == .tooManyRequests)
@@ -130,12 +133,17 @@ struct AccountFlowTests {
     func onlySelfRegistration() async throws {
         try await TestApp.run(.sqlite) { app in
             let creating = implementedOperations(services: app.services).filter { operation in
-                operation.operationId.lowercased().contains("user") || operation.operationId.lowercased().contains("account")
+                operation.operationId.lowercased().contains("user")
+                    || operation.operationId.lowercased().contains("account")
             }
             #expect(creating.isEmpty, "\(creating)")
-            let before = try await app.services.store.database.read { sql in try await sql.raw("SELECT id FROM users").all().count }
+            let before = try await app.services.store.database.read { sql in
+                try await sql.raw("SELECT id FROM users").all().count
+            }
             _ = try await app.call(.post, "/v1/auth/verifications", json: ["phone": "+8613800000010"])
-            let after = try await app.services.store.database.read { sql in try await sql.raw("SELECT id FROM users").all().count }
+            let after = try await app.services.store.database.read { sql in
+                try await sql.raw("SELECT id FROM users").all().count
+            }
             #expect(before == after)
         }
     }

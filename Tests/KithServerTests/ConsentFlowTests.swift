@@ -84,14 +84,19 @@ struct ConsentFlowTests {
             let reply = try await app.call(.delete, "/v1/me/consents/contact-discovery", token: token)
             #expect(reply.status == .ok)
             #expect(reply.json["withdrawn"] as? Int == 1)
-            await #expect(throws: KithError.consentRequired(.contactDiscovery)) { try await app.services.store.gate.check(act) }
+            await #expect(throws: KithError.consentRequired(.contactDiscovery)) {
+                try await app.services.store.gate.check(act)
+            }
             // Other consents and the core service are untouched (ACC-07, ACC-09).
             var other = act
             other.purpose = .personalisedSuggestions
             try await app.services.store.gate.check(other)
             #expect(try await app.call(.get, "/v1/me", token: token).status == .ok)
             // Withdrawing again is harmless.
-            #expect(try await app.call(.delete, "/v1/me/consents/contact-discovery", token: token).json["withdrawn"] as? Int == 0)
+            #expect(
+                try await app.call(.delete, "/v1/me/consents/contact-discovery", token: token).json["withdrawn"] as? Int
+                    == 0
+            )
         }
     }
 
@@ -107,7 +112,10 @@ struct ConsentFlowTests {
                 retentionDays: nil,
                 retention: LocalizedText(zhCN: "直至您退订。", en: "Until you unsubscribe."),
                 title: LocalizedText(zhCN: "营销短信", en: "Marketing messages"),
-                description: LocalizedText(zhCN: "向您发送 Kith 活动信息，每条均可退订。", en: "News about Kith; every message has an opt-out."),
+                description: LocalizedText(
+                    zhCN: "向您发送 Kith 活动信息，每条均可退订。",
+                    en: "News about Kith; every message has an opt-out."
+                ),
                 consentRequiredSince: 2
             )
         )
@@ -127,10 +135,18 @@ struct ConsentFlowTests {
                 let (token, userID) = session.get()
                 let user = UserID(rawValue: userID)
                 func act(_ purpose: PurposeID) -> ProcessingAct {
-                    ProcessingAct(purpose: purpose, actor: .user(user), subject: user, initiation: Initiation(kind: .userRequest, action: "test"), detail: "t")
+                    ProcessingAct(
+                        purpose: purpose,
+                        actor: .user(user),
+                        subject: user,
+                        initiation: Initiation(kind: .userRequest, action: "test"),
+                        detail: "t"
+                    )
                 }
                 try await app.services.store.gate.check(act(.contactDiscovery))
-                await #expect(throws: KithError.consentRequired("marketing")) { try await app.services.store.gate.check(act("marketing")) }
+                await #expect(throws: KithError.consentRequired("marketing")) {
+                    try await app.services.store.gate.check(act("marketing"))
+                }
                 let notice = try await app.call(.get, "/v1/privacy/notice?locale=en")
                 #expect(notice.json["version"] as? Int == 2)
                 #expect(notice.string("changeSummary") == "Adds marketing messages.")

@@ -25,7 +25,13 @@ struct DiscoveryTests {
         #expect(reply.json["discoverable"] as? Bool == true)
     }
 
-    static func upload(_ app: TestApp, token: String, _ numbers: [String], previous: [String]? = nil, recheck: String? = nil)
+    static func upload(
+        _ app: TestApp,
+        token: String,
+        _ numbers: [String],
+        previous: [String]? = nil,
+        recheck: String? = nil
+    )
         async throws -> TestApp.Reply
     {
         var body: [String: Any] = ["numbers": numbers]
@@ -53,7 +59,11 @@ struct DiscoveryTests {
                 let (friendToken, friend) = try await app.signUp("+8613800000302")
                 try await Self.makeDiscoverable(app, token: friendToken)
                 try await app.grant(.contactDiscovery, token: uploaderToken)
-                let reply = try await Self.upload(app, token: uploaderToken, ["138 0000 0302", "139 9988 7766", "+86 139-9988-7766"])
+                let reply = try await Self.upload(
+                    app,
+                    token: uploaderToken,
+                    ["138 0000 0302", "139 9988 7766", "+86 139-9988-7766"]
+                )
                 #expect(reply.status == .ok)
                 #expect(Self.matchedUsers(reply) == [friend])
                 #expect(try await Self.edges(app, of: uploader) == 1, "a matched number is kept as a contact edge")
@@ -70,9 +80,15 @@ struct DiscoveryTests {
                 var haystacks: [(String, String)] = [("logs", app.logs.all.joined(separator: "\n"))]
                 haystacks.append(("outbox", (try? String(contentsOfFile: app.outbox, encoding: .utf8)) ?? ""))
                 let log = try await app.services.store.database.read { sql in
-                    try await sql.raw("SELECT entry FROM processing_log ORDER BY seq").all().map { try $0.decode(column: "entry", as: String.self) }
+                    try await sql.raw("SELECT entry FROM processing_log ORDER BY seq").all().map {
+                        try $0.decode(column: "entry", as: String.self)
+                    }
                 }
-                #expect(log.contains { $0.contains("3 numbers matched 1 accounts") || $0.contains("2 numbers matched 1 accounts") })
+                #expect(
+                    log.contains {
+                        $0.contains("3 numbers matched 1 accounts") || $0.contains("2 numbers matched 1 accounts")
+                    }
+                )
                 haystacks.append(("processing log", log.joined(separator: "\n")))
                 haystacks.append(("response", reply.body))
                 switch backend {
@@ -122,11 +138,28 @@ struct DiscoveryTests {
             #expect(Self.matchedUsers(before).isEmpty, "not discoverable by default")
             try await Self.makeDiscoverable(app, token: friendToken)
             let recheck = before.string("recheckToken")!
-            let on = try await Self.upload(app, token: uploaderToken, [], previous: ["+8613800000312"], recheck: recheck)
+            let on = try await Self.upload(
+                app,
+                token: uploaderToken,
+                [],
+                previous: ["+8613800000312"],
+                recheck: recheck
+            )
             #expect(Self.matchedUsers(on) == [friend])
-            let off = try await app.call(.put, "/v1/me/discoverability", token: friendToken, json: ["discoverable": false])
+            let off = try await app.call(
+                .put,
+                "/v1/me/discoverability",
+                token: friendToken,
+                json: ["discoverable": false]
+            )
             #expect(off.json["discoverable"] as? Bool == false)
-            let after = try await Self.upload(app, token: uploaderToken, [], previous: ["+8613800000312"], recheck: on.string("recheckToken")!)
+            let after = try await Self.upload(
+                app,
+                token: uploaderToken,
+                [],
+                previous: ["+8613800000312"],
+                recheck: on.string("recheckToken")!
+            )
             #expect(after.status == .ok)
             #expect(Self.matchedUsers(after).isEmpty)
         }
@@ -165,9 +198,21 @@ struct DiscoveryTests {
             let extra = try await Self.upload(app, token: token, ["+8613799999999"])
             #expect(extra.status == .tooManyRequests)
             #expect(Int(extra.headers[.retryAfter] ?? "") ?? 0 > 0)
-            let recheck = try await Self.upload(app, token: token, [], previous: first, recheck: accepted.string("recheckToken"))
+            let recheck = try await Self.upload(
+                app,
+                token: token,
+                [],
+                previous: first,
+                recheck: accepted.string("recheckToken")
+            )
             #expect(recheck.status == .ok)
-            let forged = try await Self.upload(app, token: token, [], previous: first + ["+8613799999999"], recheck: accepted.string("recheckToken"))
+            let forged = try await Self.upload(
+                app,
+                token: token,
+                [],
+                previous: first + ["+8613799999999"],
+                recheck: accepted.string("recheckToken")
+            )
             #expect(forged.status == .unprocessableContent)
             #expect(forged.string("field") == "recheckToken")
         }
@@ -187,10 +232,20 @@ struct DiscoveryTests {
             #expect(invalid.compactMap { $0["index"] as? Int } == [0, 2, 3])
             #expect(!reply.body.contains("王淼"), "labels are never echoed")
             // Names, labels or notes are not accepted at all (CON-04).
-            let labelled = try await app.call(.post, "/v1/me/contacts/matches", token: token, json: ["numbers": ["+8613800000342"], "names": ["王淼"]])
+            let labelled = try await app.call(
+                .post,
+                "/v1/me/contacts/matches",
+                token: token,
+                json: ["numbers": ["+8613800000342"], "names": ["王淼"]]
+            )
             #expect(labelled.status == .badRequest)
             #expect(labelled.string("field") == "names")
-            let objects = try await app.call(.post, "/v1/me/contacts/matches", token: token, json: ["numbers": [["name": "王淼", "phone": "+8613800000342"]]])
+            let objects = try await app.call(
+                .post,
+                "/v1/me/contacts/matches",
+                token: token,
+                json: ["numbers": [["name": "王淼", "phone": "+8613800000342"]]]
+            )
             #expect(objects.status == .unprocessableContent)
         }
     }
@@ -218,7 +273,11 @@ struct DiscoveryTests {
             #expect(message["kind"] == "number-opt-out")
             let code = String(message["body"]!.split(whereSeparator: { !$0.isNumber }).first { $0.count == 6 }!)
             // An opt-out code never signs anyone in.
-            let signIn = try await app.call(.post, "/v1/auth/sessions", json: ["verificationId": started.string("verificationId")!, "code": code])
+            let signIn = try await app.call(
+                .post,
+                "/v1/auth/sessions",
+                json: ["verificationId": started.string("verificationId")!, "code": code]
+            )
             #expect(signIn.status == .badRequest)
             let inquiry = try await app.call(
                 .post,
@@ -230,7 +289,9 @@ struct DiscoveryTests {
             #expect(inquiry.json["registeredAccount"] as? Bool == false)
             #expect((inquiry.json["held"] as? [String])?.count == 1, "nothing but the suppression entry (DSR-10)")
             let stored = try await app.services.store.database.read { sql in
-                try await sql.raw("SELECT phone_index FROM number_suppressions").all().map { try $0.decode(column: "phone_index", as: String.self) }
+                try await sql.raw("SELECT phone_index FROM number_suppressions").all().map {
+                    try $0.decode(column: "phone_index", as: String.self)
+                }
             }
             #expect(stored == [app.services.store.vault.blindIndex(try PhoneNumber.parse(nonUser).get())])
 
@@ -246,7 +307,9 @@ struct DiscoveryTests {
             let evidence = try #require(app.outboxMessages().last?["evidence"])
             let count = app.outboxMessages().count
             await #expect(throws: KithError.self) {
-                try await app.services.messages.send(OutboundMessage(to: phone, body: "Join me on Kith", kind: .invitation, evidence: evidence))
+                try await app.services.messages.send(
+                    OutboundMessage(to: phone, body: "Join me on Kith", kind: .invitation, evidence: evidence)
+                )
             }
             #expect(app.outboxMessages().count == count)
         }

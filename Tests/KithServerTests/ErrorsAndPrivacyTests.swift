@@ -19,7 +19,10 @@ struct ErrorsAndPrivacyTests {
                 ("{\"phone\":\"+8613800000201\",\"name\":\"Wang\"}", .badRequest, "unknown-field", "name"),
                 ("{}", .unprocessableContent, "invalid-field", "phone"),
                 ("{\"phone\":\"not a number\"}", .unprocessableContent, "invalid-field", "phone"),
-                ("{\"phone\":\"" + String(repeating: "1", count: 70_000) + "\"}", .contentTooLarge, "payload-too-large", nil),
+                (
+                    "{\"phone\":\"" + String(repeating: "1", count: 70_000) + "\"}", .contentTooLarge,
+                    "payload-too-large", nil
+                ),
             ]
             for (body, status, code, field) in cases {
                 let reply = try await app.call(.post, "/v1/auth/verifications", token: token, raw: body)
@@ -34,7 +37,10 @@ struct ErrorsAndPrivacyTests {
                 .post,
                 "/v1/me/consents",
                 token: token,
-                json: ["purpose": "contact-discovery", "noticeVersion": "one", "locale": "en", "textSHA256": "x", "initialState": "unchecked", "channel": "web"]
+                json: [
+                    "purpose": "contact-discovery", "noticeVersion": "one", "locale": "en", "textSHA256": "x",
+                    "initialState": "unchecked", "channel": "web",
+                ]
             )
             #expect(wrongType.status == .unprocessableContent)
             #expect(wrongType.string("field") == "noticeVersion")
@@ -52,8 +58,16 @@ struct ErrorsAndPrivacyTests {
             let phone = "+8613812345679"
             let started = try await app.call(.post, "/v1/auth/verifications", json: ["phone": "138 1234 5679"])
             let code = try #require(app.lastCode(to: phone))
-            _ = try await app.call(.post, "/v1/auth/sessions", json: ["verificationId": started.string("verificationId")!, "code": "000000"])
-            let verified = try await app.call(.post, "/v1/auth/sessions", json: ["verificationId": started.string("verificationId")!, "code": code])
+            _ = try await app.call(
+                .post,
+                "/v1/auth/sessions",
+                json: ["verificationId": started.string("verificationId")!, "code": "000000"]
+            )
+            let verified = try await app.call(
+                .post,
+                "/v1/auth/sessions",
+                json: ["verificationId": started.string("verificationId")!, "code": code]
+            )
             let token = try #require(verified.string("token"))
             try await app.grant(.contactDiscovery, token: token)
             _ = try await app.call(.get, "/v1/me", token: token)
@@ -86,7 +100,9 @@ struct ErrorsAndPrivacyTests {
             let phone = try PhoneNumber.parse("+8613800000202").get()
             for evidence in ["", "log:0", "log:999999", "user-said-so"] {
                 await #expect(throws: KithError.self) {
-                    try await app.services.messages.send(OutboundMessage(to: phone, body: "hello", kind: .verification, evidence: evidence))
+                    try await app.services.messages.send(
+                        OutboundMessage(to: phone, body: "hello", kind: .verification, evidence: evidence)
+                    )
                 }
             }
             #expect(app.outboxMessages().isEmpty)

@@ -12,7 +12,8 @@ struct OpenAPIContractTests {
         let paths = try #require(document["paths"] as? [String: Any])
         var operations: [APIOperation] = []
         for (path, item) in paths {
-            for (method, operation) in try #require(item as? [String: Any]) where ["get", "post", "put", "patch", "delete"].contains(method) {
+            for (method, operation) in try #require(item as? [String: Any])
+            where ["get", "post", "put", "patch", "delete"].contains(method) {
                 let id = try #require((operation as? [String: Any])?["operationId"] as? String)
                 operations.append(APIOperation(method: method.uppercased(), path: path, operationId: id))
             }
@@ -26,7 +27,10 @@ struct OpenAPIContractTests {
             let implemented = Set(implementedOperations(services: app.services))
             let documented = Set(try Self.documented())
             #expect(implemented.subtracting(documented).isEmpty, "undocumented: \(implemented.subtracting(documented))")
-            #expect(documented.subtracting(implemented).isEmpty, "not implemented: \(documented.subtracting(implemented))")
+            #expect(
+                documented.subtracting(implemented).isEmpty,
+                "not implemented: \(documented.subtracting(implemented))"
+            )
             let served = try await app.call(.get, "/openapi.yaml")
             #expect(served.status == .ok)
             #expect(served.body == OpenAPIDocument.yaml)
@@ -37,7 +41,8 @@ struct OpenAPIContractTests {
     func requiredOperations() throws {
         let ids = Set(try Self.documented().map(\.operationId))
         for id in [
-            "startPhoneVerification", "verifyPhone", "signOut", "getMe", "getPrivacyNotice", "listPurposes", "grantConsent",
+            "startPhoneVerification", "verifyPhone", "signOut", "getMe", "getPrivacyNotice", "listPurposes",
+            "grantConsent",
             "withdrawConsent", "listMyConsents", "health",
         ] {
             #expect(ids.contains(id), "\(id)")

@@ -42,7 +42,8 @@ struct TestApp {
     ) async throws {
         var configuration = KithConfiguration()
         configuration.databaseURL = url
-        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString).jsonl").path
+        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString).jsonl")
+            .path
         configuration.smsOutbox = outbox
         let logs = CapturedLogs()
         let (app, services) = try await buildApplication(
@@ -82,7 +83,11 @@ struct TestApp {
         if let json { body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)) }
         if let raw { body = ByteBuffer(string: raw) }
         return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
-            Reply(status: response.status, headers: response.headers, body: String(decoding: response.body.readableBytesView, as: UTF8.self))
+            Reply(
+                status: response.status,
+                headers: response.headers,
+                body: String(decoding: response.body.readableBytesView, as: UTF8.self)
+            )
         }
     }
 
@@ -96,7 +101,8 @@ struct TestApp {
 
     /// The code of the last verification SMS sent to `phone`.
     func lastCode(to phone: String) -> String? {
-        guard let body = outboxMessages().last(where: { $0["to"] == phone && $0["kind"] == "verification" })?["body"] else {
+        guard let body = outboxMessages().last(where: { $0["to"] == phone && $0["kind"] == "verification" })?["body"]
+        else {
             return nil
         }
         let digits = body.split(whereSeparator: { !$0.isNumber }).first { $0.count == 6 }

@@ -35,12 +35,16 @@ struct AccountsAndConsentTests {
             #expect(!again.newAccount)
             #expect(again.user == session.user)
             let evidence = try await store.database.read { sql in
-                try await sql.raw("SELECT registration_evidence FROM users WHERE id = \(bind: session.user.rawValue)").first()!
+                try await sql.raw("SELECT registration_evidence FROM users WHERE id = \(bind: session.user.rawValue)")
+                    .first()!
                     .decode(column: "registration_evidence", as: String.self)
             }
             let seq = Int(evidence.dropFirst(4))!
             let entry = try await store.database.read { sql in
-                try await sql.raw("SELECT entry FROM processing_log WHERE seq = \(bind: seq)").first()!.decode(column: "entry", as: String.self)
+                try await sql.raw("SELECT entry FROM processing_log WHERE seq = \(bind: seq)").first()!.decode(
+                    column: "entry",
+                    as: String.self
+                )
             }
             #expect(entry.contains("account created by the person's own verified phone number"))
         }
@@ -51,7 +55,9 @@ struct AccountsAndConsentTests {
         try await withTestStore(backend) { store in
             let session = try await Self.signUp(store)
             let row = try await store.database.read { sql in
-                try await sql.raw("SELECT phone_index, phone_cipher FROM users WHERE id = \(bind: session.user.rawValue)").first()!
+                try await sql.raw(
+                    "SELECT phone_index, phone_cipher FROM users WHERE id = \(bind: session.user.rawValue)"
+                ).first()!
             }
             let index = try row.decode(column: "phone_index", as: String.self)
             let cipher = try row.decode(column: "phone_cipher", as: String.self)
@@ -66,15 +72,33 @@ struct AccountsAndConsentTests {
     func withdrawalStopsProcessing(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             let user = try await Self.signUp(store).user
-            let act = ProcessingAct(purpose: .contactDiscovery, actor: .user(user), subject: user, initiation: Self.initiation, detail: "test")
+            let act = ProcessingAct(
+                purpose: .contactDiscovery,
+                actor: .user(user),
+                subject: user,
+                initiation: Self.initiation,
+                detail: "test"
+            )
             await #expect(throws: KithError.consentRequired(.contactDiscovery)) { try await store.gate.check(act) }
-            _ = try await ConsentLedger(store: store).grant(Self.evidence(store, .contactDiscovery), by: user, initiation: Self.initiation)
+            _ = try await ConsentLedger(store: store).grant(
+                Self.evidence(store, .contactDiscovery),
+                by: user,
+                initiation: Self.initiation
+            )
             let (_, entry) = try await store.gate.perform(act) { _ in () }
             #expect(entry.basisRef?.hasPrefix("consent:c_") == true)
             try await ConsentLedger(store: store).withdraw(.contactDiscovery, by: user, initiation: Self.initiation)
-            await #expect(throws: KithError.consentRequired(.contactDiscovery)) { try await store.gate.perform(act) { _ in () } }
+            await #expect(throws: KithError.consentRequired(.contactDiscovery)) {
+                try await store.gate.perform(act) { _ in () }
+            }
             // A purpose that does not rest on this consent keeps working (ACC-07, ACC-09).
-            let account = ProcessingAct(purpose: .account, actor: .user(user), subject: user, initiation: Self.initiation, detail: "test")
+            let account = ProcessingAct(
+                purpose: .account,
+                actor: .user(user),
+                subject: user,
+                initiation: Self.initiation,
+                detail: "test"
+            )
             _ = try await store.gate.perform(account) { _ in () }
         }
     }
@@ -84,7 +108,13 @@ struct AccountsAndConsentTests {
         try await withTestStore(backend) { store in
             let user = try await Self.signUp(store).user
             let before = try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey).entries
-            let act = ProcessingAct(purpose: .contactDiscovery, actor: .user(user), subject: user, initiation: Self.initiation, detail: "test")
+            let act = ProcessingAct(
+                purpose: .contactDiscovery,
+                actor: .user(user),
+                subject: user,
+                initiation: Self.initiation,
+                detail: "test"
+            )
             await #expect(throws: KithError.self) {
                 try await store.gate.perform(act) { sql in
                     try await sql.raw("DELETE FROM sessions").run()
@@ -93,7 +123,9 @@ struct AccountsAndConsentTests {
             let after = try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey)
             #expect(after.entries == before)
             #expect(after.isIntact)
-            let sessions = try await store.database.read { sql in try await sql.raw("SELECT token_hash FROM sessions").all().count }
+            let sessions = try await store.database.read { sql in
+                try await sql.raw("SELECT token_hash FROM sessions").all().count
+            }
             #expect(sessions == 1)
         }
     }
@@ -102,10 +134,16 @@ struct AccountsAndConsentTests {
     func cryptoShredding(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             let user = try await Self.signUp(store).user
-            let pseudonym = try await store.database.read { sql in try await SubjectKeys(store: store).pseudonym(of: user, on: sql) }
+            let pseudonym = try await store.database.read { sql in
+                try await SubjectKeys(store: store).pseudonym(of: user, on: sql)
+            }
             #expect(pseudonym.hasPrefix("s:"))
-            try await store.database.transaction { sql in try await SubjectKeys(store: store).destroy(for: user, on: sql) }
-            let after = try await store.database.read { sql in try await SubjectKeys(store: store).pseudonym(of: user, on: sql) }
+            try await store.database.transaction { sql in
+                try await SubjectKeys(store: store).destroy(for: user, on: sql)
+            }
+            let after = try await store.database.read { sql in
+                try await SubjectKeys(store: store).pseudonym(of: user, on: sql)
+            }
             #expect(after == "erased")
             #expect(try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey).isIntact)
         }

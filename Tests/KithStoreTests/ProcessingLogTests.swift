@@ -72,7 +72,9 @@ struct ProcessingLogTests {
 
             // Removing the last entry is caught by the signed head.
             try await store.database.transaction { sql in
-                try await sql.raw("INSERT INTO processing_log (seq, at, subject_ref, purpose, entry) SELECT 42, at, subject_ref, purpose, entry FROM processing_log WHERE seq = 41").run()
+                try await sql.raw(
+                    "INSERT INTO processing_log (seq, at, subject_ref, purpose, entry) SELECT 42, at, subject_ref, purpose, entry FROM processing_log WHERE seq = 41"
+                ).run()
             }
             try await store.database.transaction { sql in
                 try await sql.raw("DELETE FROM processing_log WHERE seq = 300").run()
@@ -87,8 +89,14 @@ struct ProcessingLogTests {
         try await withTestStore(backend) { store in
             try await Self.fill(store, count: 300)
             try await store.database.transaction { sql in
-                let a = try await sql.raw("SELECT entry FROM processing_log WHERE seq = 10").first()!.decode(column: "entry", as: String.self)
-                let b = try await sql.raw("SELECT entry FROM processing_log WHERE seq = 11").first()!.decode(column: "entry", as: String.self)
+                let a = try await sql.raw("SELECT entry FROM processing_log WHERE seq = 10").first()!.decode(
+                    column: "entry",
+                    as: String.self
+                )
+                let b = try await sql.raw("SELECT entry FROM processing_log WHERE seq = 11").first()!.decode(
+                    column: "entry",
+                    as: String.self
+                )
                 try await sql.raw("UPDATE processing_log SET entry = \(bind: b) WHERE seq = 10").run()
                 try await sql.raw("UPDATE processing_log SET entry = \(bind: a) WHERE seq = 11").run()
             }

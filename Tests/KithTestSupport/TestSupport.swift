@@ -54,7 +54,9 @@ public func withTestDatabaseURL<T: Sendable>(
 
 private func dropDatabase(_ name: String, admin: String) async throws {
     try await withDatabase(url: admin, logger: quietLogger()) { database in
-        try await database.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        try await database.read { sql in
+            try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+        }
     }
 }
 

@@ -36,7 +36,11 @@ public struct PrivacyNotice: Sendable, Equatable {
     public func text(_ locale: NoticeLocale) -> String {
         let zh = locale == .zhCN
         var lines: [String] = []
-        lines.append(zh ? "# Kith 隐私政策（第 \(version) 版，\(publishedOn)）" : "# Kith privacy notice (version \(version), \(publishedOn))")
+        lines.append(
+            zh
+                ? "# Kith 隐私政策（第 \(version) 版，\(publishedOn)）"
+                : "# Kith privacy notice (version \(version), \(publishedOn))"
+        )
         lines.append("")
         lines.append((zh ? "个人信息处理者：" : "Processor: ") + controller.text(for: locale))
         lines.append((zh ? "联系方式：" : "Contact: ") + contact)

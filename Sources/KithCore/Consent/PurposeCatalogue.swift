@@ -85,11 +85,10 @@ extension PrivacyNotice {
                 ),
                 title: LocalizedText(zhCN: "注册与登录", en: "Sign-up and sign-in"),
                 description: LocalizedText(
-                    zhCN: "我们只需要您的手机号码：向其发送验证码以确认号码属于您，并以此创建或登录您的账号。" +
-                        "号码加密存储，仅以带密钥的索引查找。",
-                    en: "We need only your mobile number: we text it a code to confirm it is yours and create or " +
-                        "sign in to your account with it. The number is stored encrypted and looked up only " +
-                        "through a keyed index."
+                    zhCN: "我们只需要您的手机号码：向其发送验证码以确认号码属于您，并以此创建或登录您的账号。" + "号码加密存储，仅以带密钥的索引查找。",
+                    en: "We need only your mobile number: we text it a code to confirm it is yours and create or "
+                        + "sign in to your account with it. The number is stored encrypted and looked up only "
+                        + "through a keyed index."
                 )
             ),
             Purpose(
@@ -100,11 +99,10 @@ extension PrivacyNotice {
                 retention: LocalizedText(zhCN: "3 年（网络日志不少于 6 个月）。", en: "3 years (network logs at least 6 months)."),
                 title: LocalizedText(zhCN: "处理记录", en: "Processing log"),
                 description: LocalizedText(
-                    zhCN: "每一次处理个人信息都会记录时间、发起者、目的与依据，形成防篡改的日志，用以证明处理合法。" +
-                        "日志以化名指代个人；注销后化名密钥被销毁。",
-                    en: "Every processing of personal information is logged with time, initiator, purpose and basis " +
-                        "in a tamper-evident log that proves it was lawful. The log refers to people by pseudonyms " +
-                        "whose keys are destroyed when the account is erased."
+                    zhCN: "每一次处理个人信息都会记录时间、发起者、目的与依据，形成防篡改的日志，用以证明处理合法。" + "日志以化名指代个人；注销后化名密钥被销毁。",
+                    en: "Every processing of personal information is logged with time, initiator, purpose and basis "
+                        + "in a tamper-evident log that proves it was lawful. The log refers to people by pseudonyms "
+                        + "whose keys are destroyed when the account is erased."
                 )
             ),
             Purpose(
@@ -112,12 +110,15 @@ extension PrivacyNotice {
                 basis: .contract,
                 dataCategories: ["profile", "connections", "endorsements"],
                 retentionDays: nil,
-                retention: LocalizedText(zhCN: "账号存续期间，或您删除为止。", en: "While the account exists, or until you delete it."),
+                retention: LocalizedText(
+                    zhCN: "账号存续期间，或您删除为止。",
+                    en: "While the account exists, or until you delete it."
+                ),
                 title: LocalizedText(zhCN: "资料与人脉", en: "Profile and connections"),
                 description: LocalizedText(
                     zhCN: "您填写的资料按您为每个字段选择的可见范围展示；人脉关系仅在双方同意后建立。",
-                    en: "The profile you fill in is shown according to the visibility you choose for each field; " +
-                        "connections exist only when both people agreed."
+                    en: "The profile you fill in is shown according to the visibility you choose for each field; "
+                        + "connections exist only when both people agreed."
                 )
             ),
             Purpose(
@@ -127,14 +128,14 @@ extension PrivacyNotice {
                 retentionDays: nil,
                 retention: LocalizedText(
                     zhCN: "未匹配到用户的号码不保存；匹配到的仅保存为“您有此人号码”的关系，直至您撤回或删除。",
-                    en: "Numbers that match no user are not kept; matches are kept only as 'you have this " +
-                        "person's number' until you withdraw or delete them."
+                    en: "Numbers that match no user are not kept; matches are kept only as 'you have this "
+                        + "person's number' until you withdraw or delete them."
                 ),
                 title: LocalizedText(zhCN: "通过通讯录找朋友", en: "Find friends from my contacts"),
                 description: LocalizedText(
                     zhCN: "仅在您选择“通过通讯录找朋友”时，上传通讯录中的电话号码（不含姓名和备注），与允许被找到的用户匹配。",
-                    en: "Only when you choose 'find friends from my contacts', the phone numbers in your address " +
-                        "book (no names, no notes) are matched against users who let people find them."
+                    en: "Only when you choose 'find friends from my contacts', the phone numbers in your address "
+                        + "book (no names, no notes) are matched against users who let people find them."
                 )
             ),
             Purpose(
@@ -146,8 +147,8 @@ extension PrivacyNotice {
                 title: LocalizedText(zhCN: "允许有我号码的人找到我", en: "Let people who have my number find me"),
                 description: LocalizedText(
                     zhCN: "打开后，通讯录中有您号码的用户可以看到您的公开资料并向您发出人脉请求。关闭后立即生效。",
-                    en: "When on, users who have your number in their address book can see your public profile " +
-                        "and ask to connect. Turning it off takes effect at once."
+                    en: "When on, users who have your number in their address book can see your public profile "
+                        + "and ask to connect. Turning it off takes effect at once."
                 )
             ),
             Purpose(
@@ -161,10 +162,9 @@ extension PrivacyNotice {
                     en: "Suggest to me people whose address books contain my number"
                 ),
                 description: LocalizedText(
-                    zhCN: "打开后，我们会把“已上传了含有您号码的通讯录、且允许被找到”的用户推荐给您，理由注明“对方有您的号码”。" +
-                        "默认关闭。",
-                    en: "When on, we suggest to you users who uploaded an address book containing your number and " +
-                        "who let people find them, with the reason 'they have your number'. Off by default."
+                    zhCN: "打开后，我们会把“已上传了含有您号码的通讯录、且允许被找到”的用户推荐给您，理由注明“对方有您的号码”。" + "默认关闭。",
+                    en: "When on, we suggest to you users who uploaded an address book containing your number and "
+                        + "who let people find them, with the reason 'they have your number'. Off by default."
                 )
             ),
             Purpose(
@@ -175,11 +175,10 @@ extension PrivacyNotice {
                 retention: LocalizedText(zhCN: "不单独保存；每次请求时计算。", en: "Not stored; computed on each request."),
                 title: LocalizedText(zhCN: "个性化的“可能认识的人”", en: "Personalised people-you-may-know"),
                 description: LocalizedText(
-                    zhCN: "根据您的人脉、共同好友与您可见的工作和学校信息推荐可能认识的人，并说明每条推荐的理由。" +
-                        "关闭后只显示不使用个人特征的普通列表。",
-                    en: "Suggests people you may know from your connections, mutual connections and the employer " +
-                        "and school you can see, with the reason for each. Turned off, you see a plain list that " +
-                        "uses no personal characteristics."
+                    zhCN: "根据您的人脉、共同好友与您可见的工作和学校信息推荐可能认识的人，并说明每条推荐的理由。" + "关闭后只显示不使用个人特征的普通列表。",
+                    en: "Suggests people you may know from your connections, mutual connections and the employer "
+                        + "and school you can see, with the reason for each. Turned off, you see a plain list that "
+                        + "uses no personal characteristics."
                 )
             ),
             Purpose(
@@ -187,13 +186,15 @@ extension PrivacyNotice {
                 basis: .legalObligation,
                 dataCategories: ["phone-number-blind-index"],
                 retentionDays: nil,
-                retention: LocalizedText(zhCN: "直至号码持有人要求撤销。", en: "Until the holder of the number asks us to lift it."),
+                retention: LocalizedText(
+                    zhCN: "直至号码持有人要求撤销。",
+                    en: "Until the holder of the number asks us to lift it."
+                ),
                 title: LocalizedText(zhCN: "号码屏蔽（非用户）", en: "Number opt-out (for non-users)"),
                 description: LocalizedText(
-                    zhCN: "不是 Kith 用户的人可以验证自己的号码，要求我们永不匹配、永不联系该号码。" +
-                        "我们只保存该号码的带密钥索引，不保存号码本身。",
-                    en: "People who do not use Kith can verify their number and ask us never to match or contact " +
-                        "it. We keep only a keyed index of the number, never the number itself."
+                    zhCN: "不是 Kith 用户的人可以验证自己的号码，要求我们永不匹配、永不联系该号码。" + "我们只保存该号码的带密钥索引，不保存号码本身。",
+                    en: "People who do not use Kith can verify their number and ask us never to match or contact "
+                        + "it. We keep only a keyed index of the number, never the number itself."
                 )
             ),
         ],

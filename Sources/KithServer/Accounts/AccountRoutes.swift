@@ -39,12 +39,19 @@ struct AccountRoutes {
 
     func register(on api: API) {
         api.add(.post, "/v1/auth/verifications", "startPhoneVerification") { request, context in
-            let body = try await request.decodeStrict(StartVerificationBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let body = try await request.decodeStrict(
+                StartVerificationBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
             let phone: PhoneNumber
             switch PhoneNumber.parse(body.phone, defaultRegion: services.defaultRegion) {
             case .success(let parsed): phone = parsed
             case .failure(let failure):
-                throw KithError.invalid("phone", "This is not a phone number we can send a code to (\(failure.rawValue)).")
+                throw KithError.invalid(
+                    "phone",
+                    "This is not a phone number we can send a code to (\(failure.rawValue))."
+                )
             }
             let limiter = RateLimiter(store: services.store)
             let vault = services.store.vault
@@ -60,16 +67,24 @@ struct AccountRoutes {
             try await services.messages.send(
                 OutboundMessage(
                     to: phone,
-                    body: "【Kith】验证码 \(pending.code)，10 分钟内有效。请勿告诉他人。Your Kith code is \(pending.code); valid for 10 minutes.",
+                    body:
+                        "【Kith】验证码 \(pending.code)，10 分钟内有效。请勿告诉他人。Your Kith code is \(pending.code); valid for 10 minutes.",
                     kind: .verification,
                     evidence: pending.evidence
                 )
             )
-            return JSONResponse(VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn), status: .accepted)
+            return JSONResponse(
+                VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn),
+                status: .accepted
+            )
         }
 
         api.add(.post, "/v1/auth/sessions", "verifyPhone") { request, context in
-            let body = try await request.decodeStrict(VerifyBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let body = try await request.decodeStrict(
+                VerifyBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
             guard body.code.count == services.accounts.policy.codeLength, body.code.allSatisfy(\.isASCIIDigit) else {
                 throw KithError.invalid("code", "The code has \(services.accounts.policy.codeLength) digits.")
             }

@@ -124,7 +124,8 @@ struct RequestLoggingMiddleware: RouterMiddleware {
                 "http.method": "\(request.method.rawValue)",
                 "http.route": "\(route)",
                 "http.status": "\(status)",
-                "duration_ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+                "duration_ms":
+                    "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
             ]
         )
         metrics.makeCounter(

@@ -1,5 +1,6 @@
 import Configuration
 import KithCore
+import KithStore
 import Logging
 
 /// Everything `kith` reads from its configuration: flags, `KITH_*` environment variables, an optional
@@ -68,7 +69,10 @@ public struct KithConfiguration: Sendable {
     public static func reader(overrides: [String: String] = [:]) async throws -> ConfigReader {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in overrides {
-            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
+            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(
+                .string(value),
+                isSecret: false
+            )
         }
         return ConfigReader(providers: [
             InMemoryProvider(name: "arguments", values: values),
@@ -89,5 +93,3 @@ public struct KithConfiguration: Sendable {
         return try KithKeys.loadOrCreate(keyFile: keyFile, logger: logger)
     }
 }
-
-import KithStore

@@ -124,12 +124,18 @@ struct ConsentRoutes {
 
         api.add(.get, "/v1/privacy/purposes", "listPurposes") { _, _ in
             let catalogue = services.store.catalogue
-            return JSONResponse(PurposeCatalogueResponse(noticeVersion: catalogue.current.version, purposes: catalogue.current.purposes))
+            return JSONResponse(
+                PurposeCatalogueResponse(noticeVersion: catalogue.current.version, purposes: catalogue.current.purposes)
+            )
         }
 
         api.add(.post, "/v1/me/consents", "grantConsent") { request, context in
             let principal = try context.requirePrincipal()
-            let body = try await request.decodeStrict(GrantConsentBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let body = try await request.decodeStrict(
+                GrantConsentBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
             let record = try await ConsentLedger(store: services.store).grant(
                 body.evidence,
                 by: principal.user,
@@ -141,7 +147,11 @@ struct ConsentRoutes {
         api.add(.delete, "/v1/me/consents/{purpose}", "withdrawConsent") { _, context in
             let principal = try context.requirePrincipal()
             let purpose = PurposeID(rawValue: context.parameters.get("purpose") ?? "")
-            let withdrawn = try await services.withdraw(purpose, by: principal.user, initiation: context.initiation("withdrawConsent"))
+            let withdrawn = try await services.withdraw(
+                purpose,
+                by: principal.user,
+                initiation: context.initiation("withdrawConsent")
+            )
             return JSONResponse(WithdrawResponse(purpose: purpose, withdrawn: withdrawn))
         }
 
@@ -162,7 +172,9 @@ struct ConsentRoutes {
                     needsRenewal: current == nil && !active.isEmpty
                 )
             }
-            return JSONResponse(MyConsentsResponse(noticeVersion: catalogue.current.version, status: status, records: records))
+            return JSONResponse(
+                MyConsentsResponse(noticeVersion: catalogue.current.version, status: status, records: records)
+            )
         }
     }
 }

@@ -10,7 +10,9 @@ struct UploadContactsBody: StrictDecodable {
 }
 
 struct DiscoverabilityBody: StrictDecodable {
-    static let fields: Set<String> = ["discoverable", "noticeVersion", "locale", "textSHA256", "initialState", "channel"]
+    static let fields: Set<String> = [
+        "discoverable", "noticeVersion", "locale", "textSHA256", "initialState", "channel",
+    ]
     var discoverable: Bool
     var noticeVersion: Int?
     var locale: NoticeLocale?
@@ -105,9 +107,14 @@ struct DiscoveryRoutes {
 
         api.add(.put, "/v1/me/discoverability", "setDiscoverability") { request, context in
             let principal = try context.requirePrincipal()
-            let body = try await request.decodeStrict(DiscoverabilityBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let body = try await request.decodeStrict(
+                DiscoverabilityBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
             if body.discoverable {
-                guard let noticeVersion = body.noticeVersion, let locale = body.locale, let textSHA256 = body.textSHA256,
+                guard let noticeVersion = body.noticeVersion, let locale = body.locale,
+                    let textSHA256 = body.textSHA256,
                     let initialState = body.initialState, let channel = body.channel
                 else {
                     throw KithError.invalid(
@@ -130,16 +137,27 @@ struct DiscoveryRoutes {
                 )
                 return JSONResponse(try await discoverability(of: principal.user, locale: locale))
             }
-            _ = try await services.withdraw(.discoverableByPhone, by: principal.user, initiation: context.initiation("setDiscoverability"))
+            _ = try await services.withdraw(
+                .discoverableByPhone,
+                by: principal.user,
+                initiation: context.initiation("setDiscoverability")
+            )
             return JSONResponse(try await discoverability(of: principal.user, locale: body.locale ?? .zhCN))
         }
 
         api.add(.post, "/v1/number-opt-out/verifications", "startNumberOptOut") { request, context in
-            let body = try await request.decodeStrict(StartVerificationBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let body = try await request.decodeStrict(
+                StartVerificationBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
             let phone = try parsePhone(body.phone)
             let vault = services.store.vault
             let limiter = RateLimiter(store: services.store)
-            try await limiter.take("otp-ip:" + vault.keyedDigest("ip", context.clientAddress), limit: services.rateLimits.codesPerAddress)
+            try await limiter.take(
+                "otp-ip:" + vault.keyedDigest("ip", context.clientAddress),
+                limit: services.rateLimits.codesPerAddress
+            )
             try await limiter.take("otp-number:" + vault.blindIndex(phone), limit: services.rateLimits.codesPerNumber)
             let pending = try await services.accounts.startVerification(
                 phone: phone,
@@ -154,11 +172,18 @@ struct DiscoveryRoutes {
                     evidence: pending.evidence
                 )
             )
-            return JSONResponse(VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn), status: .accepted)
+            return JSONResponse(
+                VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn),
+                status: .accepted
+            )
         }
 
         api.add(.post, "/v1/number-opt-out", "confirmNumberOptOut") { request, context in
-            let body = try await request.decodeStrict(OptOutBody.self, context: context, maxBytes: services.maxBodyBytes)
+            let body = try await request.decodeStrict(
+                OptOutBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
             guard body.code.count == 6, body.code.allSatisfy(\.isASCIIDigit), body.verificationId.count <= 64 else {
                 throw KithError.invalid("code", "The code has 6 digits.")
             }
@@ -169,9 +194,17 @@ struct DiscoveryRoutes {
             let store = services.store
             let initiation = context.initiation("confirmNumberOptOut")
             let action = body.action
-            let response = try await services.accounts.redeem(id: body.verificationId, code: body.code, kind: .numberOptOut) {
-                sql, phoneIndex, _, now in
-                let registered = try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first() != nil
+            let response = try await services.accounts.redeem(
+                id: body.verificationId,
+                code: body.code,
+                kind: .numberOptOut
+            ) {
+                sql,
+                phoneIndex,
+                _,
+                now in
+                let registered =
+                    try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first() != nil
                 var suppressed = try await NumberSuppressions.isSuppressed(phoneIndex, on: sql)
                 let act = ProcessingAct(
                     purpose: .numberSuppression,
@@ -180,7 +213,12 @@ struct DiscoveryRoutes {
                     initiation: initiation,
                     detail: action == .suppress ? "number suppressed" : "holdings inquiry answered"
                 )
-                let entry = try await ProcessingGate.append(act, basisRef: LegalBasis.legalObligation.rawValue, store: store, on: sql)
+                let entry = try await ProcessingGate.append(
+                    act,
+                    basisRef: LegalBasis.legalObligation.rawValue,
+                    store: store,
+                    on: sql
+                )
                 if action == .suppress, !suppressed {
                     try await sql.raw(
                         "INSERT INTO number_suppressions (phone_index, created_at, evidence) VALUES (\(bind: phoneIndex), \(bind: now), \(bind: entry.evidence))"
@@ -189,8 +227,17 @@ struct DiscoveryRoutes {
                 }
                 var held: [String] = []
                 if suppressed { held.append("suppression-entry: a keyed index of the number, nothing else") }
-                if registered { held.append("account: this number belongs to a Kith account; its holder can see everything in the app") }
-                return OptOutResponse(action: action.rawValue, suppressed: suppressed, registeredAccount: registered, held: held)
+                if registered {
+                    held.append(
+                        "account: this number belongs to a Kith account; its holder can see everything in the app"
+                    )
+                }
+                return OptOutResponse(
+                    action: action.rawValue,
+                    suppressed: suppressed,
+                    registeredAccount: registered,
+                    held: held
+                )
             }
             return JSONResponse(response)
         }

@@ -66,7 +66,11 @@ extension KithError: HTTPResponseError {
 /// status, anything else as a 500 whose log line names only the error's type (never its text, which
 /// may quote input).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         do {

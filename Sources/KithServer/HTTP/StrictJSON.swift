@@ -13,7 +13,8 @@ extension Request {
     /// Decodes a JSON body strictly: size-limited, well-formed, an object, no unknown fields, right types.
     ///
     /// Errors name the field and never echo its value (it may be a phone number).
-    func decodeStrict<T: StrictDecodable>(_ type: T.Type, context: KithRequestContext, maxBytes: Int) async throws -> T {
+    func decodeStrict<T: StrictDecodable>(_ type: T.Type, context: KithRequestContext, maxBytes: Int) async throws -> T
+    {
         var request = self
         let buffer: ByteBuffer
         do {
@@ -35,7 +36,8 @@ extension Request {
             throw KithError(
                 .unknownField,
                 field: unknown.count <= 64 ? unknown : String(unknown.prefix(64)),
-                detail: "This operation does not take this field. It takes: \(T.fields.sorted().joined(separator: ", "))."
+                detail:
+                    "This operation does not take this field. It takes: \(T.fields.sorted().joined(separator: ", "))."
             )
         }
         do {

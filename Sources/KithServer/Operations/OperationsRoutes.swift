@@ -20,7 +20,10 @@ struct OperationsRoutes {
                 _ = try await store.database.read { sql in try await sql.raw("SELECT 1 AS one").first() }
                 return JSONResponse(HealthResponse(status: "ok", store: store.database.backend.rawValue))
             } catch {
-                return JSONResponse(HealthResponse(status: "unavailable", store: store.database.backend.rawValue), status: .serviceUnavailable)
+                return JSONResponse(
+                    HealthResponse(status: "unavailable", store: store.database.backend.rawValue),
+                    status: .serviceUnavailable
+                )
             }
         }
 

@@ -141,7 +141,11 @@ public struct PhoneAccounts: Sendable {
         case .redeemed(let value):
             return value
         case .wrong:
-            throw KithError(.verificationFailed, field: "code", detail: "The code is not right. Check the SMS and try again.")
+            throw KithError(
+                .verificationFailed,
+                field: "code",
+                detail: "The code is not right. Check the SMS and try again."
+            )
         case .locked:
             throw KithError(
                 .verificationLocked,
@@ -177,7 +181,12 @@ public struct PhoneAccounts: Sendable {
                 initiation: initiation,
                 detail: "account created by the person's own verified phone number"
             )
-            let entry = try await ProcessingGate.append(act, basisRef: LegalBasis.contract.rawValue, store: store, on: sql)
+            let entry = try await ProcessingGate.append(
+                act,
+                basisRef: LegalBasis.contract.rawValue,
+                store: store,
+                on: sql
+            )
             try await sql.raw(
                 """
                 INSERT INTO users (id, phone_index, phone_cipher, created_at, registration_evidence)
@@ -234,7 +243,12 @@ public struct PhoneAccounts: Sendable {
     public func phoneNumber(of user: UserID) async throws -> (PhoneNumber, createdAt: Int64)? {
         let row = try await store.database.read { sql in
             try await sql.raw("SELECT phone_cipher, created_at FROM users WHERE id = \(bind: user.rawValue)").first()
-                .map { (try $0.decode(column: "phone_cipher", as: String.self), try $0.decode(column: "created_at", as: Int64.self)) }
+                .map {
+                    (
+                        try $0.decode(column: "phone_cipher", as: String.self),
+                        try $0.decode(column: "created_at", as: Int64.self)
+                    )
+                }
         }
         guard let row else { return nil }
         return (try store.vault.decryptPhone(row.0), row.1)

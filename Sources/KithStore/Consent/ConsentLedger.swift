@@ -116,14 +116,21 @@ public struct ConsentLedger: Sendable {
     /// version at or after the purpose's last material change, and not withdrawn).
     public func current(_ purpose: PurposeID, of user: UserID, on sql: any SQLDatabase) async throws -> ConsentRecord? {
         let records = try await self.records(of: user, purpose: purpose, on: sql)
-        return records.last { $0.withdrawnAt == nil && store.catalogue.consentIsCurrent(for: purpose, givenUnder: $0.noticeVersion) }
+        return records.last {
+            $0.withdrawnAt == nil && store.catalogue.consentIsCurrent(for: purpose, givenUnder: $0.noticeVersion)
+        }
     }
 
     /// Every consent record of the person, oldest first (for `listMyConsents` and the export).
-    public func records(of user: UserID, purpose: PurposeID? = nil, on sql: any SQLDatabase) async throws -> [ConsentRecord] {
+    public func records(
+        of user: UserID,
+        purpose: PurposeID? = nil,
+        on sql: any SQLDatabase
+    ) async throws -> [ConsentRecord] {
         let query: SQLQueryString
         if let purpose {
-            query = "SELECT * FROM consents WHERE user_id = \(bind: user.rawValue) AND purpose = \(bind: purpose.rawValue) ORDER BY granted_at, id"
+            query =
+                "SELECT * FROM consents WHERE user_id = \(bind: user.rawValue) AND purpose = \(bind: purpose.rawValue) ORDER BY granted_at, id"
         } else {
             query = "SELECT * FROM consents WHERE user_id = \(bind: user.rawValue) ORDER BY granted_at, id"
         }
@@ -134,7 +141,9 @@ public struct ConsentLedger: Sendable {
                 noticeVersion: try row.decode(column: "notice_version", as: Int.self),
                 locale: NoticeLocale(rawValue: try row.decode(column: "locale", as: String.self)) ?? .en,
                 textSHA256: try row.decode(column: "text_sha256", as: String.self),
-                initialState: ConsentEvidence.ControlState(rawValue: try row.decode(column: "initial_state", as: String.self))
+                initialState: ConsentEvidence.ControlState(
+                    rawValue: try row.decode(column: "initial_state", as: String.self)
+                )
                     ?? .unchecked,
                 channel: ConsentEvidence.Channel(rawValue: try row.decode(column: "channel", as: String.self)) ?? .api,
                 grantedAt: try row.decode(column: "granted_at", as: Int64.self),

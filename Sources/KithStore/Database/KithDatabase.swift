@@ -6,8 +6,8 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
-import Synchronization
 import ServiceLifecycle
+import Synchronization
 
 /// Which engine a ``KithDatabase`` runs on. The SQL is the same; only connection handling differs.
 public enum StoreBackend: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -50,7 +50,8 @@ public final class KithDatabase: Service, Sendable {
         var path = String(url.dropFirst("sqlite:".count))
         if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
         let writer = try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
-        let reader = path == ":memory:" ? writer : try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
+        let reader =
+            path == ":memory:" ? writer : try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
         return KithDatabase(backend: .sqlite, engine: .sqlite(writer: writer, reader: reader))
     }
 
@@ -139,7 +140,10 @@ public final class KithDatabase: Service, Sendable {
         if let sqlite = error as? SQLiteError {
             switch sqlite.reason {
             case .full, .ioError, .cantOpen, .readOnly, .busy, .locked:
-                return KithError(.storeUnavailable, detail: "The store cannot accept this write right now; retry later.")
+                return KithError(
+                    .storeUnavailable,
+                    detail: "The store cannot accept this write right now; retry later."
+                )
             default:
                 return KithError(.internalError, detail: "The store refused the operation; nothing was changed.")
             }
@@ -149,7 +153,10 @@ public final class KithDatabase: Service, Sendable {
                 return KithError(.storeUnavailable, detail: "The store is unreachable; retry later.")
             }
             if let state = psql.serverInfo?[.sqlState], state.hasPrefix("53") || state.hasPrefix("08") {
-                return KithError(.storeUnavailable, detail: "The store cannot accept this write right now; retry later.")
+                return KithError(
+                    .storeUnavailable,
+                    detail: "The store cannot accept this write right now; retry later."
+                )
             }
             return KithError(.internalError, detail: "The store refused the operation; nothing was changed.")
         }
@@ -212,7 +219,9 @@ final class SQLiteHandle: Sendable {
         let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
         let connection = try await SQLiteConnection.open(storage: storage, logger: logger).get()
         let sql = connection.sql(queryLogLevel: nil)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON"] {
+        for pragma in [
+            "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON",
+        ] {
             try await sql.raw(SQLQueryString(pragma)).run()
         }
         return SQLiteHandle(connection: connection)

@@ -22,14 +22,21 @@ public final class DiscoveryIndex: Sendable {
         let rows = try await database.read { sql in
             try await sql.raw(
                 "SELECT phone_index, created_at FROM users WHERE created_at >= \(bind: since == Int64.min ? Int64.min : since - 1000)"
-            ).all().map { (try $0.decode(column: "phone_index", as: String.self), try $0.decode(column: "created_at", as: Int64.self)) }
+            ).all().map {
+                (
+                    try $0.decode(column: "phone_index", as: String.self),
+                    try $0.decode(column: "created_at", as: Int64.self)
+                )
+            }
         }
         guard !rows.isEmpty else { return }
         state.withLock { state in
             if state.watermark == Int64.min, rows.count > 4096 {
                 state.index = PhonePrefixIndex(prefixes: rows.compactMap { PhonePrefixIndex.prefix(hex: $0.0) })
             } else {
-                for (hex, _) in rows { if let prefix = PhonePrefixIndex.prefix(hex: hex) { state.index.insert(prefix) } }
+                for (hex, _) in rows {
+                    if let prefix = PhonePrefixIndex.prefix(hex: hex) { state.index.insert(prefix) }
+                }
             }
             state.watermark = max(state.watermark, rows.map(\.1).max() ?? state.watermark)
         }
@@ -118,12 +125,19 @@ public struct ContactDiscovery: Sendable {
 
         if !previousSet.isEmpty || recheckToken != nil {
             guard let recheckToken, try await knownToken(recheckToken, for: uploader, proves: previousSet) else {
-                throw KithError.invalid("recheckToken", "The token does not prove these previous numbers; upload them as new numbers.")
+                throw KithError.invalid(
+                    "recheckToken",
+                    "The token does not prove these previous numbers; upload them as new numbers."
+                )
             }
         }
         var remaining = Int(quota.burst)
         if newCount > 0 {
-            try await RateLimiter(store: store).take("discovery:" + uploader.rawValue, limit: quota, cost: Double(newCount))
+            try await RateLimiter(store: store).take(
+                "discovery:" + uploader.rawValue,
+                limit: quota,
+                cost: Double(newCount)
+            )
         }
         remaining = try await quotaLeft(uploader)
 
@@ -133,7 +147,12 @@ public struct ContactDiscovery: Sendable {
         let store = self.store
         let candidateIndexes = Array(Set(candidates.map { $0.blind.hexString }))
         let (matches, _) = try await store.gate.perform(act) { sql -> ([ContactMatch], detail: String?) in
-            let accounts = try await Self.discoverableAccounts(candidateIndexes, excluding: uploader, store: store, on: sql)
+            let accounts = try await Self.discoverableAccounts(
+                candidateIndexes,
+                excluding: uploader,
+                store: store,
+                on: sql
+            )
             var matches: [ContactMatch] = []
             var matchedUsers = Set<UserID>()
             for entry in candidates {
@@ -157,7 +176,12 @@ public struct ContactDiscovery: Sendable {
                     initiation: initiation,
                     detail: "found by a contact upload"
                 )
-                _ = try await ProcessingGate.append(targetAct, basisRef: consent.map { "consent:\($0.id)" }, store: store, on: sql)
+                _ = try await ProcessingGate.append(
+                    targetAct,
+                    basisRef: consent.map { "consent:\($0.id)" },
+                    store: store,
+                    on: sql
+                )
             }
             try await Self.remember(token: newToken, count: fullSet.count, for: uploader, store: store, on: sql)
             return (matches, detail: "\(fullSet.count) numbers matched \(matchedUsers.count) accounts")
@@ -193,7 +217,9 @@ public struct ContactDiscovery: Sendable {
     /// in the store. Returns the discoverable accounts found (benchmarks time this).
     public func resolve(uploader: UserID, numbers: [String], region: PhoneNumber.Region) async throws -> [UserID] {
         let (entries, _) = parse(numbers: numbers, previousNumbers: [], region: region)
-        let candidates = entries.filter { index.contains(PhonePrefixIndex.prefix(of: $0.blind)) }.map { $0.blind.hexString }
+        let candidates = entries.filter { index.contains(PhonePrefixIndex.prefix(of: $0.blind)) }.map {
+            $0.blind.hexString
+        }
         let store = self.store
         return try await store.database.read { sql in
             Array(try await Self.discoverableAccounts(candidates, excluding: uploader, store: store, on: sql).values)
@@ -213,7 +239,11 @@ public struct ContactDiscovery: Sendable {
             let part = Array(indexes[chunk..<min(chunk + 500, indexes.count)])
             let rows = try await sql.select().column("id").column("phone_index").from("users")
                 .where("phone_index", .in, part)
-                .where(SQLColumn("phone_index"), .notIn, SQLSubquery.select { $0.column("phone_index").from("number_suppressions") })
+                .where(
+                    SQLColumn("phone_index"),
+                    .notIn,
+                    SQLSubquery.select { $0.column("phone_index").from("number_suppressions") }
+                )
                 .all()
             var byUser: [UserID: String] = [:]
             for row in rows {
@@ -247,7 +277,10 @@ public struct ContactDiscovery: Sendable {
         mac.update(data: Array("kith-recheck-v1|\(user.rawValue)|".utf8))
         for blind in set.sorted(by: { $0.lexicographicallyPrecedes($1) }) { mac.update(data: blind) }
         return Data(mac.finalize()).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=",
+                with: ""
+            )
     }
 
     func knownToken(_ token: String, for user: UserID, proves set: Set<[UInt8]>) async throws -> Bool {
@@ -260,7 +293,13 @@ public struct ContactDiscovery: Sendable {
         }
     }
 
-    static func remember(token: String, count: Int, for user: UserID, store: KithStore, on sql: any SQLDatabase) async throws {
+    static func remember(
+        token: String,
+        count: Int,
+        for user: UserID,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws {
         let hash = SHA256.hash(data: Array(token.utf8)).hexString
         try await sql.raw(
             """
@@ -282,7 +321,10 @@ public struct ContactDiscovery: Sendable {
         let now = store.clock.nowSeconds
         let quota = self.quota
         return try await store.database.read { sql in
-            guard let row = try await sql.raw("SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: "discovery:" + user.rawValue)").first()
+            guard
+                let row = try await sql.raw(
+                    "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: "discovery:" + user.rawValue)"
+                ).first()
             else { return Int(quota.burst) }
             let tokens = try row.decode(column: "tokens", as: Double.self)
             let updated = try row.decode(column: "updated_at", as: Double.self)
@@ -292,7 +334,9 @@ public struct ContactDiscovery: Sendable {
 
     /// Deletes the uploader's contact edges (CON-06; also `deleteMyContacts`).
     public static func deleteEdges(of user: UserID, on sql: any SQLDatabase) async throws -> Int {
-        let count = try await sql.raw("SELECT COUNT(*) AS n FROM contact_edges WHERE owner_id = \(bind: user.rawValue)").first()?
+        let count =
+            try await sql.raw("SELECT COUNT(*) AS n FROM contact_edges WHERE owner_id = \(bind: user.rawValue)")
+            .first()?
             .decode(column: "n", as: Int.self) ?? 0
         try await sql.raw("DELETE FROM contact_edges WHERE owner_id = \(bind: user.rawValue)").run()
         try await sql.raw("DELETE FROM discovery_tokens WHERE user_id = \(bind: user.rawValue)").run()
@@ -307,7 +351,8 @@ public struct NumberSuppressions: Sendable {
     public init(store: KithStore) { self.store = store }
 
     public static func isSuppressed(_ phoneIndex: String, on sql: any SQLDatabase) async throws -> Bool {
-        try await sql.raw("SELECT phone_index FROM number_suppressions WHERE phone_index = \(bind: phoneIndex)").first() != nil
+        try await sql.raw("SELECT phone_index FROM number_suppressions WHERE phone_index = \(bind: phoneIndex)").first()
+            != nil
     }
 
     public func isSuppressed(_ phone: PhoneNumber) async throws -> Bool {

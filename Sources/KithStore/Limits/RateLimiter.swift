@@ -18,7 +18,9 @@ public struct RateLimiter: Sendable {
                 "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: now)) ON CONFLICT (bucket) DO NOTHING"
             ).run()
             let lock: SQLQueryString = backend == .postgres ? " FOR UPDATE" : ""
-            let row = try await sql.raw("SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)").first()
+            let row = try await sql.raw(
+                "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)"
+            ).first()
             let tokens = try row?.decode(column: "tokens", as: Double.self)
             let updatedAt = try row?.decode(column: "updated_at", as: Double.self)
             switch limit.take(cost: cost, tokens: tokens, updatedAt: updatedAt, now: now) {

@@ -107,7 +107,12 @@ public struct ProcessingGate: Sendable {
 
     /// Appends the log entry for an act in the caller's transaction (for acts whose basis was checked
     /// by the caller, such as recording a consent itself).
-    public static func append(_ act: ProcessingAct, basisRef: String?, store: KithStore, on sql: any SQLDatabase) async throws
+    public static func append(
+        _ act: ProcessingAct,
+        basisRef: String?,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws
         -> ProcessingEntry
     {
         let subjects = SubjectKeys(store: store)
@@ -157,7 +162,9 @@ public struct SubjectKeys: Sendable {
 
     /// The person's pseudonym in the processing log: `s:` and 32 hex digits.
     public func pseudonym(of user: UserID, on sql: any SQLDatabase) async throws -> String {
-        guard let row = try await sql.raw("SELECT key_cipher FROM subject_keys WHERE user_id = \(bind: user.rawValue)").first()
+        guard
+            let row = try await sql.raw("SELECT key_cipher FROM subject_keys WHERE user_id = \(bind: user.rawValue)")
+                .first()
         else {
             return "erased"
         }

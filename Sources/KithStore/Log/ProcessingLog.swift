@@ -51,7 +51,8 @@ public struct ProcessingLog: Sendable {
     /// The `UPDATE` of the single state row takes the row lock first, so concurrent appenders on
     /// PostgreSQL queue up behind each other and the chain stays linear.
     @discardableResult
-    public func append(_ drafts: [EntryDraft], at now: Int64, on sql: any SQLDatabase) async throws -> [ProcessingEntry] {
+    public func append(_ drafts: [EntryDraft], at now: Int64, on sql: any SQLDatabase) async throws -> [ProcessingEntry]
+    {
         guard !drafts.isEmpty else { return [] }
         try await sql.raw("UPDATE log_state SET size = size WHERE id = 1").run()
         guard let state = try await sql.raw("SELECT size, frontier FROM log_state WHERE id = 1").first() else {
@@ -123,12 +124,18 @@ public struct ProcessingLog: Sendable {
     }
 
     func sign(size: Int, rootHex: String) throws -> String {
-        try keys.logSigning.signature(for: Array(Self.headMessage(size: size, rootHex: rootHex).utf8)).base64EncodedString()
+        try keys.logSigning.signature(for: Array(Self.headMessage(size: size, rootHex: rootHex).utf8))
+            .base64EncodedString()
     }
 
     static func headMessage(size: Int, rootHex: String) -> String { "kith-log-head-v1|\(size)|\(rootHex)" }
 
-    static func checkHead(size: Int, rootHex: String, signature: String, publicKey: Curve25519.Signing.PublicKey) -> Bool {
+    static func checkHead(
+        size: Int,
+        rootHex: String,
+        signature: String,
+        publicKey: Curve25519.Signing.PublicKey
+    ) -> Bool {
         guard let bytes = Data(base64Encoded: signature) else { return false }
         return publicKey.isValidSignature(bytes, for: Array(headMessage(size: size, rootHex: rootHex).utf8))
     }
@@ -174,7 +181,9 @@ extension ProcessingLog {
             try await database.read { sql in
                 try await sql.raw(
                     "SELECT seq, entry FROM processing_log WHERE seq > \(bind: after) ORDER BY seq LIMIT 20000"
-                ).all().map { (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "entry", as: String.self)) }
+                ).all().map {
+                    (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "entry", as: String.self))
+                }
             }
         }
         var current = try await page(after: 0)
@@ -186,7 +195,10 @@ extension ProcessingLog {
     }
 
     /// Recomputes the Merkle tree from the stored entries and checks it against the signed heads.
-    public static func verify(on database: KithDatabase, publicKey: Curve25519.Signing.PublicKey) async throws
+    public static func verify(
+        on database: KithDatabase,
+        publicKey: Curve25519.Signing.PublicKey
+    ) async throws
         -> LogVerification
     {
         let (state, checkpoints) = try await database.read { sql in
@@ -214,7 +226,9 @@ extension ProcessingLog {
         try await scan(on: database) { seq, entry in
             if seq != expectedSeq {
                 if problems.count < 20 {
-                    problems.append("entry \(expectedSeq)\(seq > expectedSeq + 1 ? "–\(seq - 1)" : "") missing (next is \(seq))")
+                    problems.append(
+                        "entry \(expectedSeq)\(seq > expectedSeq + 1 ? "–\(seq - 1)" : "") missing (next is \(seq))"
+                    )
                 }
                 expectedSeq = seq
             }
@@ -225,9 +239,13 @@ extension ProcessingLog {
                 if size == frontier.size {
                     checked += 1
                     if frontier.root.hexString != root, problems.count < 20 {
-                        problems.append("checkpoint at \(size) entries does not match: an entry at or before \(size) was altered, removed or reordered")
+                        problems.append(
+                            "checkpoint at \(size) entries does not match: an entry at or before \(size) was altered, removed or reordered"
+                        )
                     }
-                    if !checkHead(size: size, rootHex: root, signature: signature, publicKey: publicKey), problems.count < 20 {
+                    if !checkHead(size: size, rootHex: root, signature: signature, publicKey: publicKey),
+                        problems.count < 20
+                    {
                         problems.append("checkpoint at \(size) entries has an invalid signature")
                     }
                 } else if problems.count < 20 {
@@ -238,14 +256,18 @@ extension ProcessingLog {
         }
         let root = frontier.root.hexString
         if nextCheckpoint < checkpoints.count {
-            problems.append("\(checkpoints.count - nextCheckpoint) checkpoint(s) lie beyond the last entry: entries were removed from the end")
+            problems.append(
+                "\(checkpoints.count - nextCheckpoint) checkpoint(s) lie beyond the last entry: entries were removed from the end"
+            )
         }
         if let (size, headRoot, signature) = state {
             if size != frontier.size {
                 problems.append("the signed head covers \(size) entries but \(frontier.size) are stored")
             } else if size > 0 {
                 if headRoot != root {
-                    problems.append("the recomputed root does not match the signed head: an entry was altered or reordered")
+                    problems.append(
+                        "the recomputed root does not match the signed head: an entry was altered or reordered"
+                    )
                 }
                 if !checkHead(size: size, rootHex: headRoot, signature: signature, publicKey: publicKey) {
                     problems.append("the tree head signature is invalid")

@@ -5,7 +5,7 @@ Environment:
   KITH_TEST_POSTGRES_URL   the CI PostgreSQL cluster (gates that need it skip without it, unless
                            KITH_GATES_REQUIRE_POSTGRES=1, as in CI, where they fail instead)
   KITH_GATES_WORKDIR       scratch directory (made if unset); server logs land in its logs/
-  KITH_FUZZ_SECONDS        schemathesis time budget (default 120)
+  KITH_FUZZ_SECONDS        schemathesis time budget (default 150)
   KITH_LOAD_SECONDS        wrk duration per scenario (default 5; 30 for the recorded figures)
   KITH_CRASH_KILLS_SQLITE / _POSTGRES, KITH_CRASH_WRITES_SQLITE / _POSTGRES   crash-gate sizes
 """

@@ -418,7 +418,8 @@ class KithServer:
 
     # ---- the sign-up flow through the outbox
 
-    def read_code(self, e164: str, after_line: int = 0, timeout: float = 10) -> str:
+    def read_code(self, e164: str, after_line: int = 0, timeout: float = 10, kind: str | None = "verification") -> str:
+        """The newest code texted to `e164` (of message kind `kind`; None for any), recorded as a secret."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -430,7 +431,7 @@ class KithServer:
                     message = json.loads(line)
                 except ValueError:
                     continue  # a line being written
-                if message.get("to") == e164 and message.get("kind") == "verification":
+                if message.get("to") == e164 and (kind is None or message.get("kind") == kind):
                     match = re.search(r"(?<!\d)(\d{6})(?!\d)", message["body"])
                     if match:
                         code = match.group(1)

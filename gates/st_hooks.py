@@ -1,9 +1,11 @@
 """schemathesis hooks for the contract-fuzzing gate (loaded through SCHEMATHESIS_HOOKS=st_hooks).
 
 1. Authentication. Every operation is called as the fuzz test user (a real session made through the
-   outbox). `signOut` is the exception: it revokes the token it is called with, so each signOut case
-   gets a session of its own, minted on the spot (a fresh number, from a fresh 127.0.0.x address so
-   the per-address code limit is respected, not weakened); the shared session stays valid.
+   outbox, with every consent granted). Two exceptions: `signOut` revokes the token it is called
+   with, so each signOut case gets a session of its own, minted on the spot (a fresh number, from a
+   fresh 127.0.0.x address so the per-address code limit is respected, not weakened); and
+   `withdrawConsent` runs as a second person, so the fuzz user keeps the consents other operations
+   need.
 
 2. A narrow failure filter for one schemathesis false positive, explained below. Every other check
    result stands: 5xx, schema mismatches, undocumented statuses, accepted invalid data, ignored auth,
@@ -25,6 +27,10 @@ from kithgates import KithServer, SourceAddresses, record_secret  # noqa: E402
 
 _BASE_URL = os.environ["KITH_FUZZ_BASE_URL"]
 _TOKEN = os.environ["KITH_FUZZ_TOKEN"]
+# withdrawConsent runs as a second person: withdrawing the fuzz user's own consents would leave the
+# operations that need one (uploadContacts needs contact-discovery) answering 403 for the rest of
+# the run, fuzzed no deeper than the consent check.
+_WITHDRAW_TOKEN = os.environ["KITH_FUZZ_WITHDRAW_TOKEN"]
 _port = int(_BASE_URL.rsplit(":", 1)[1])
 
 # A handle on the running fuzz server (not started here: only its URL and outbox are used).
@@ -61,7 +67,16 @@ class FreshSessionPerSignOut:
         _set_bearer(case, data)
 
 
-@schemathesis.auth(refresh_interval=None).skip_for(operation_id="signOut")
+@schemathesis.auth(refresh_interval=None).apply_to(operation_id="withdrawConsent")
+class SecondPersonForWithdrawals:
+    def get(self, case, ctx):
+        return _WITHDRAW_TOKEN
+
+    def set(self, case, data, ctx):
+        _set_bearer(case, data)
+
+
+@schemathesis.auth(refresh_interval=None).skip_for(operation_id_regex="^(signOut|withdrawConsent)$")
 class FuzzUserSession:
     def get(self, case, ctx):
         return _TOKEN

@@ -81,7 +81,7 @@ def build_label() -> str:
         return "release"
     if "/debug/" in path:
         return "debug"
-    return "unknown build"
+    return "unknown"
 
 
 def machine() -> dict:
@@ -166,7 +166,7 @@ def write_report(path: Path, payload: dict) -> None:
         f"{begin}\nMeasured {payload['at']} with `KITH_LOAD_SECONDS={payload['results'][0]['seconds'] if payload['results'] else '?'}"
         f" scripts/gates.sh`.\n\n"
         f"| machine | |\n|---|---|\n| cores (`nproc`) | {m['nproc']} |\n| memory | {m['memory_gib']} GiB |\n"
-        f"| CPU | {m['cpu']} |\n| kernel | {m['kernel']} |\n| load average (1, 5, 15 min) before / after the run | {m['load_before']} / {m['load_after']} (other work on the machine shows here) |\n| kith build measured | **{m['build']}** (`{m['binary']}`) |\n"
+        f"| CPU | {m['cpu']} |\n| kernel | {m['kernel']} |\n| load average (1, 5, 15 min) before / after the run | {m['load_before']} / {m['load_after']} (the run itself keeps both cores busy; a high figure *before* means other work shared the machine) |\n| kith build measured | **{m['build']}** (`{m['binary']}`) |\n"
         f"| load generator | {m['wrk']}, {payload['threads']} thread, {payload['connections']} keep-alive connections, same machine, loopback |\n\n"
         f"| scenario | store | duration | requests | requests/s | p50 ms | p99 ms | socket errors | non-2xx |\n"
         f"|---|---|---|---|---|---|---|---|---|\n{rows}\n{end}"

@@ -15,6 +15,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import yaml
+
 import kithgates
 from kithgates import KithServer
 
@@ -50,9 +52,52 @@ def exercise_leaky_paths() -> None:
         kithgates.record_secret("token", fake)
         assert server.client(token=fake).get("/v1/me").status == 401
         client.close()
+        paths = yaml.safe_load(server.client().get("/openapi.yaml", token=None).body).get("paths", {})
+        if "/v1/me/contacts/matches" in paths:
+            exercise_discovery(server)
+        if "/v1/number-opt-out" in paths:
+            exercise_number_opt_out(server)
     finally:
         server.stop()
     server.ledger_verify()
+
+
+def exercise_discovery(server: KithServer) -> None:
+    """Uploaded address books: third parties' numbers, matched or not, valid or not (CON-03)."""
+    uploader, found = server.sign_up(), server.sign_up()
+    notice = server.client().get("/v1/privacy/notice?locale=en", token=None).json()
+    grant = kithgates.grant_body(notice, "contact-discovery")
+    assert server.client(token=uploader.token).post("/v1/me/consents", grant).status == 201
+    evidence = kithgates.grant_body(notice, "discoverable-by-phone")
+    evidence.pop("purpose")
+    assert server.client(token=found.token).request("PUT", "/v1/me/discoverability", {"discoverable": True, **evidence}).status == 200
+    strangers = [kithgates.new_phone() for _ in range(5)]
+    numbers = [found.phone, kithgates.national_form(strangers[0]), strangers[1], f"+86 {strangers[2][3:6]} {strangers[2][6:]}",
+               strangers[3][:-2], "+8612"]
+    kithgates.record_phone(strangers[3])
+    r = server.client(token=uploader.token).post("/v1/me/contacts/matches", {"numbers": numbers})
+    assert r.status == 200, r
+    again = server.client(token=uploader.token).post(
+        "/v1/me/contacts/matches", {"numbers": [strangers[4]], "previousNumbers": numbers, "recheckToken": r.json()["recheckToken"]}
+    )
+    kithgates.record_secret("token", r.json()["recheckToken"])
+    assert again.status in (200, 422), again
+
+
+def exercise_number_opt_out(server: KithServer) -> None:
+    """A non-user's number, its code, a wrong code."""
+    phone = kithgates.new_phone()
+    client = server.client(source_ip=server.addresses.take())
+    started = client.post("/v1/number-opt-out/verifications", {"phone": phone}, token=None)
+    assert started.status == 202, started
+    vid = started.json()["verificationId"]
+    code = server.read_code(phone, kind=None)
+    wrong = f"{(int(code) + 7) % 1000000:06d}"
+    kithgates.record_secret("code", wrong)
+    client.post("/v1/number-opt-out", {"verificationId": vid, "code": wrong, "action": "inquire"}, token=None)
+    r = client.post("/v1/number-opt-out", {"verificationId": vid, "code": code, "action": "suppress"}, token=None)
+    assert r.status == 200, r
+    client.close()
 
 
 def phone_forms(e164: str) -> set[str]:

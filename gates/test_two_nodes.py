@@ -128,6 +128,38 @@ def test_concurrent_writes_on_both_nodes_keep_one_intact_log(nodes):
     assert verify.returncode == 0, f"kith ledger verify after concurrent writes on two nodes: {verify.stdout.decode()[-500:]}"
 
 
+def test_account_made_on_b_is_found_by_an_upload_on_a_at_once(nodes):
+    """Each node keeps its own in-memory discovery index; a new account on another node must be in it
+    on the next request (the index catches up from the shared store)."""
+    a, b = nodes
+    import yaml
+
+    document = yaml.safe_load(a.client().get("/openapi.yaml", token=None).body)
+    if "/v1/me/contacts/matches" not in document.get("paths", {}):
+        pytest.skip("uploadContacts is not in this binary's document")
+    notice = a.client().get("/v1/privacy/notice?locale=en", token=None).json()
+    uploader = a.sign_up()
+    assert a.client(token=uploader.token).post("/v1/me/consents", kithgates.grant_body(notice, "contact-discovery")).status == 201
+    # Warm node A's index first, so the new account must arrive by catching up, not by the first load.
+    assert a.client(token=uploader.token).post("/v1/me/contacts/matches", {"numbers": [kithgates.new_phone()]}).status == 200
+    for round_ in range(3):
+        newcomer = b.sign_up()
+        evidence = kithgates.grant_body(notice, "discoverable-by-phone")
+        evidence.pop("purpose")
+        r = b.client(token=newcomer.token).request("PUT", "/v1/me/discoverability", {"discoverable": True, **evidence})
+        assert r.status == 200, r
+        r = a.client(token=uploader.token).post("/v1/me/contacts/matches", {"numbers": [newcomer.phone]})
+        assert r.status == 200, r
+        assert [m["userId"] for m in r.json()["matches"]] == [newcomer.user_id], (
+            f"round {round_}: node A's upload did not find an account made discoverable on node B a moment ago"
+        )
+        # Withdrawing on B hides the account from A's next upload.
+        r = b.client(token=newcomer.token).request("PUT", "/v1/me/discoverability", {"discoverable": False})
+        assert r.status == 200, r
+        r = a.client(token=uploader.token).post("/v1/me/contacts/matches", {"numbers": [newcomer.phone]})
+        assert r.status == 200 and r.json()["matches"] == [], f"round {round_}: node A still finds an account hidden on node B"
+
+
 def test_connection_on_a_appears_in_suggestions_on_b_within_2s(nodes):
     a, _ = nodes
     import yaml

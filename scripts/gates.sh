@@ -7,7 +7,7 @@
 #   scripts/gates.sh                     # gates against $(swift build --show-bin-path)/kith (built if needed)
 #   KITH_BIN=/path/to/kith scripts/gates.sh [pytest args…]
 #
-# Knobs (defaults are the CI sizes): KITH_FUZZ_SECONDS=120, KITH_FUZZ_MIN_CASES=5000,
+# Knobs (defaults are the CI sizes): KITH_FUZZ_SECONDS=150, KITH_FUZZ_MIN_CASES=5000,
 # KITH_LOAD_SECONDS=5 (30 for docs/performance.md, with KITH_PERF_DOC=docs/performance.md),
 # KITH_CRASH_KILLS_SQLITE=30, KITH_CRASH_WRITES_SQLITE=6000, KITH_CRASH_KILLS_POSTGRES=25,
 # KITH_CRASH_WRITES_POSTGRES=4000, KITH_GATES_WORKDIR (scratch + logs, kept), KITH_GATES_VENV.

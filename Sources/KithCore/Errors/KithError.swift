@@ -30,6 +30,8 @@ public struct KithError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let noticeMismatch = Code("notice-mismatch")
         /// The resource does not exist (or is not the caller's).
         public static let notFound = Code("not-found")
+        /// The resource exists but does not support the request's method.
+        public static let methodNotAllowed = Code("method-not-allowed")
         /// Too many requests; retry after the given number of seconds.
         public static let rateLimited = Code("rate-limited")
         /// The verification code is wrong, expired or already used.

@@ -71,9 +71,9 @@ public func buildApplication(
     )
     let router = Router(context: KithRequestContext.self)
     router.add(middleware: RequestLoggingMiddleware(metrics: services.metrics))
-    router.add(middleware: ProblemMiddleware())
-    router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
     let api = API(router: router)
+    router.add(middleware: ProblemMiddleware(api: api))
+    router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
     registerRoutes(on: api, services: services)
 
     var app = Application(

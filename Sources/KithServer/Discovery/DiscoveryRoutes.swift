@@ -63,8 +63,17 @@ struct DiscoveryRoutes {
         api.add(.post, "/v1/me/contacts/matches", "uploadContacts") { request, context in
             let principal = try context.requirePrincipal()
             let body = try await request.decodeStrict(UploadContactsBody.self, context: context, maxBytes: 1 << 20)
-            guard body.numbers.count + (body.previousNumbers?.count ?? 0) <= 10_000 else {
-                throw KithError.invalid("numbers", "Upload at most 10,000 numbers per request.")
+            guard body.numbers.count <= 10_000, (body.previousNumbers?.count ?? 0) <= 10_000 else {
+                throw KithError.invalid("numbers", "Upload at most 10,000 numbers per list.")
+            }
+            if let position = body.numbers.firstIndex(where: { $0.count > 40 }) {
+                throw KithError.invalid("numbers[\(position)]", "An entry has at most 40 characters.")
+            }
+            if let position = body.previousNumbers?.firstIndex(where: { $0.count > 40 }) {
+                throw KithError.invalid("previousNumbers[\(position)]", "An entry has at most 40 characters.")
+            }
+            if let token = body.recheckToken, token.count > 128 {
+                throw KithError.invalid("recheckToken", "This is not a recheck token.")
             }
             try await RateLimiter(store: services.store).take(
                 "discovery-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),

@@ -23,6 +23,16 @@ final class API: @unchecked Sendable {
 
     init(router: Router<KithRequestContext>) { self.router = router }
 
+    /// The methods registered for a concrete path (matching `{parameter}` templates).
+    func allowedMethods(path: String) -> [String] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return operations.filter { operation in
+            let template = operation.path.split(separator: "/", omittingEmptySubsequences: false)
+            return template.count == parts.count
+                && zip(template, parts).allSatisfy { $0.hasPrefix("{") ? !$1.isEmpty : $0 == $1 }
+        }.map(\.method).sorted()
+    }
+
     /// Adds a route. `path` uses OpenAPI templates (`/v1/me/consents/{purpose}`).
     func add<Output: ResponseGenerator>(
         _ method: HTTPRequest.Method,

@@ -26,6 +26,7 @@ extension KithError.Code {
         case .unauthenticated: .unauthorized
         case .forbidden, .consentRequired: .forbidden
         case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .rateLimited, .verificationLocked: .tooManyRequests
         case .storeUnavailable: .serviceUnavailable
         default: .internalServerError
@@ -66,6 +67,9 @@ extension KithError: HTTPResponseError {
 /// status, anything else as a 500 whose log line names only the error's type (never its text, which
 /// may quote input).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The registered operations, to answer 405 with `Allow` for a known path and another method.
+    var api: API? = nil
+
     func handle(
         _ request: Request,
         context: Context,
@@ -78,13 +82,20 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as KithError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
+            if error.status == .notFound || error.status == .methodNotAllowed, let api,
+                case let allowed = api.allowedMethods(path: request.uri.path), !allowed.isEmpty
+            {
+                var response = try KithError(.methodNotAllowed, detail: "This resource does not support this method.")
+                    .response(from: request, context: context)
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             let code: KithError.Code =
                 switch error.status {
                 case .notFound: .notFound
                 case .contentTooLarge: .payloadTooLarge
                 case .unauthorized: .unauthenticated
                 case .badRequest: .malformedJSON
-                case .methodNotAllowed: .notFound
                 default: .internalError
                 }
             let detail =

@@ -40,10 +40,21 @@ extension Request {
                     "This operation does not take this field. It takes: \(T.fields.sorted().joined(separator: ", "))."
             )
         }
+        // Optional fields are absent or have a value; `null` is not a value any operation takes.
+        if let nullField = dictionary.keys.sorted().first(where: { dictionary[$0] is NSNull }) {
+            throw KithError(.invalidField, field: nullField, detail: "This field must not be null; leave it out instead.")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw KithError(.invalidField, field: error.fieldPath, detail: error.fixedDetail)
+            // Numbers out of range or with a fraction fail before a coding path exists: name the field.
+            let field =
+                error.fieldPath
+                ?? dictionary.keys.sorted().first { key in
+                    guard let number = dictionary[key] as? NSNumber, !(number is Bool) else { return false }
+                    return number.doubleValue.rounded() != number.doubleValue || abs(number.doubleValue) > 9e15
+                }
+            throw KithError(.invalidField, field: field, detail: error.fixedDetail)
         } catch let error as KithError {
             throw error
         } catch {

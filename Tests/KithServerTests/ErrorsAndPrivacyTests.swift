@@ -109,3 +109,48 @@ struct ErrorsAndPrivacyTests {
         }
     }
 }
+
+@Suite("Contract bounds beyond types")
+struct ContractBoundsTests {
+    @Test("lengths, ranges and nulls the contract forbids are refused with the field named")
+    func bounds() async throws {
+        try await TestApp.run(.sqlite) { app in
+            let (token, _) = try await app.signUp("+8613800000401")
+            let padded = try await app.call(
+                .post,
+                "/v1/auth/verifications",
+                json: ["phone": "+8613900139079" + String(repeating: " ", count: 20)]
+            )
+            #expect(padded.status == .unprocessableContent)
+            #expect(padded.string("field") == "phone")
+            let long = try await app.call(
+                .put,
+                "/v1/me/discoverability",
+                token: token,
+                json: ["discoverable": false, "textSHA256": String(repeating: "0", count: 65)]
+            )
+            #expect(long.string("field") == "textSHA256")
+            let huge = try await app.call(
+                .post,
+                "/v1/me/consents",
+                token: token,
+                raw:
+                    "{\"purpose\":\"contact-discovery\",\"noticeVersion\":44728448221116538880,\"locale\":\"en\",\"textSHA256\":\"x\",\"initialState\":\"unchecked\",\"channel\":\"web\"}"
+            )
+            #expect(huge.status == .unprocessableContent)
+            #expect(huge.string("field") == "noticeVersion")
+            let null = try await app.call(
+                .put,
+                "/v1/me/discoverability",
+                token: token,
+                raw: "{\"discoverable\":false,\"channel\":null}"
+            )
+            #expect(null.status == .unprocessableContent)
+            #expect(null.string("field") == "channel")
+            let method = try await app.call(.patch, "/v1/me", token: token)
+            #expect(method.status == .methodNotAllowed)
+            #expect(method.headers[.allow] == "GET")
+            #expect(try await app.call(.get, "/health", token: "stale-token").status == .ok)
+        }
+    }
+}

@@ -11,6 +11,10 @@ struct GrantConsentBody: StrictDecodable {
     var initialState: ConsentEvidence.ControlState
     var channel: ConsentEvidence.Channel
 
+    func validate() throws {
+        try validateEvidenceBounds(noticeVersion: noticeVersion, textSHA256: textSHA256)
+    }
+
     var evidence: ConsentEvidence {
         ConsentEvidence(
             purpose: purpose,

@@ -7,6 +7,21 @@ struct UploadContactsBody: StrictDecodable {
     var numbers: [String]
     var previousNumbers: [String]?
     var recheckToken: String?
+
+    func validate() throws {
+        guard numbers.count <= 10_000, (previousNumbers?.count ?? 0) <= 10_000 else {
+            throw KithError.invalid("numbers", "Upload at most 10,000 numbers per list.")
+        }
+        if let position = numbers.firstIndex(where: { $0.unicodeScalars.count > 40 }) {
+            throw KithError.invalid("numbers[\(position)]", "An entry has at most 40 characters.")
+        }
+        if let position = previousNumbers?.firstIndex(where: { $0.unicodeScalars.count > 40 }) {
+            throw KithError.invalid("previousNumbers[\(position)]", "An entry has at most 40 characters.")
+        }
+        if let recheckToken, recheckToken.unicodeScalars.count > 128 {
+            throw KithError.invalid("recheckToken", "This is not a recheck token.")
+        }
+    }
 }
 
 struct DiscoverabilityBody: StrictDecodable {
@@ -19,6 +34,10 @@ struct DiscoverabilityBody: StrictDecodable {
     var textSHA256: String?
     var initialState: ConsentEvidence.ControlState?
     var channel: ConsentEvidence.Channel?
+
+    func validate() throws {
+        try validateEvidenceBounds(noticeVersion: noticeVersion, textSHA256: textSHA256)
+    }
 }
 
 struct DiscoverabilityResponse: Codable, Sendable {
@@ -44,6 +63,12 @@ struct OptOutBody: StrictDecodable {
     var verificationId: String
     var code: String
     var action: Action
+
+    func validate() throws {
+        guard verificationId.unicodeScalars.count <= 64 else {
+            throw KithError.invalid("verificationId", "This is not a verification ID.")
+        }
+    }
 }
 
 struct OptOutResponse: Codable, Sendable {
@@ -63,18 +88,6 @@ struct DiscoveryRoutes {
         api.add(.post, "/v1/me/contacts/matches", "uploadContacts") { request, context in
             let principal = try context.requirePrincipal()
             let body = try await request.decodeStrict(UploadContactsBody.self, context: context, maxBytes: 1 << 20)
-            guard body.numbers.count <= 10_000, (body.previousNumbers?.count ?? 0) <= 10_000 else {
-                throw KithError.invalid("numbers", "Upload at most 10,000 numbers per list.")
-            }
-            if let position = body.numbers.firstIndex(where: { $0.count > 40 }) {
-                throw KithError.invalid("numbers[\(position)]", "An entry has at most 40 characters.")
-            }
-            if let position = body.previousNumbers?.firstIndex(where: { $0.count > 40 }) {
-                throw KithError.invalid("previousNumbers[\(position)]", "An entry has at most 40 characters.")
-            }
-            if let token = body.recheckToken, token.count > 128 {
-                throw KithError.invalid("recheckToken", "This is not a recheck token.")
-            }
             try await RateLimiter(store: services.store).take(
                 "discovery-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
                 limit: .perHour(600, burst: 60)

@@ -7,6 +7,23 @@ import NIOCore
 protocol StrictDecodable: Decodable, Sendable {
     /// Every field name the body may carry.
     static var fields: Set<String> { get }
+
+    /// Checks the limits the contract states beyond types (lengths, ranges); names the field at fault.
+    func validate() throws
+}
+
+extension StrictDecodable {
+    func validate() throws {}
+}
+
+/// Checks that consent evidence fields stay within the contract's bounds.
+func validateEvidenceBounds(noticeVersion: Int?, textSHA256: String?) throws {
+    if let noticeVersion, !(1...1_000_000).contains(noticeVersion) {
+        throw KithError.invalid("noticeVersion", "Notice versions run from 1 to 1,000,000.")
+    }
+    if let textSHA256, textSHA256.unicodeScalars.count > 64 {
+        throw KithError.invalid("textSHA256", "A SHA-256 in hex has 64 characters.")
+    }
 }
 
 extension Request {
@@ -42,10 +59,15 @@ extension Request {
         }
         // Optional fields are absent or have a value; `null` is not a value any operation takes.
         if let nullField = dictionary.keys.sorted().first(where: { dictionary[$0] is NSNull }) {
-            throw KithError(.invalidField, field: nullField, detail: "This field must not be null; leave it out instead.")
+            throw KithError(
+                .invalidField,
+                field: nullField,
+                detail: "This field must not be null; leave it out instead."
+            )
         }
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             // Numbers out of range or with a fraction fail before a coding path exists: name the field.
             let field =
@@ -60,6 +82,8 @@ extension Request {
         } catch {
             throw KithError(.invalidField, detail: "The body does not have the expected shape.")
         }
+        try value.validate()
+        return value
     }
 }
 

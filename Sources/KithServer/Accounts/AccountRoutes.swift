@@ -50,39 +50,13 @@ struct AccountRoutes {
                 context: context,
                 maxBytes: services.maxBodyBytes
             )
-            let phone: PhoneNumber
-            switch PhoneNumber.parse(body.phone, defaultRegion: services.defaultRegion) {
-            case .success(let parsed): phone = parsed
-            case .failure(let failure):
-                throw KithError.invalid(
-                    "phone",
-                    "This is not a phone number we can send a code to (\(failure.rawValue))."
-                )
-            }
-            let limiter = RateLimiter(store: services.store)
-            let vault = services.store.vault
-            try await limiter.take(
-                "otp-ip:" + vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.codesPerAddress
+            let started = try await services.sendCode(
+                to: body.phone,
+                kind: .signIn,
+                context: context,
+                operation: "startPhoneVerification"
             )
-            try await limiter.take("otp-number:" + vault.blindIndex(phone), limit: services.rateLimits.codesPerNumber)
-            let pending = try await services.accounts.startVerification(
-                phone: phone,
-                initiation: context.initiation("startPhoneVerification")
-            )
-            try await services.messages.send(
-                OutboundMessage(
-                    to: phone,
-                    body:
-                        "【Kith】验证码 \(pending.code)，10 分钟内有效。请勿告诉他人。Your Kith code is \(pending.code); valid for 10 minutes.",
-                    kind: .verification,
-                    evidence: pending.evidence
-                )
-            )
-            return JSONResponse(
-                VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn),
-                status: .accepted
-            )
+            return JSONResponse(started, status: .accepted)
         }
 
         api.add(.post, "/v1/auth/sessions", "verifyPhone") { request, context in

@@ -173,31 +173,13 @@ struct DiscoveryRoutes {
                 context: context,
                 maxBytes: services.maxBodyBytes
             )
-            let phone = try parsePhone(body.phone)
-            let vault = services.store.vault
-            let limiter = RateLimiter(store: services.store)
-            try await limiter.take(
-                "otp-ip:" + vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.codesPerAddress
-            )
-            try await limiter.take("otp-number:" + vault.blindIndex(phone), limit: services.rateLimits.codesPerNumber)
-            let pending = try await services.accounts.startVerification(
-                phone: phone,
+            let started = try await services.sendCode(
+                to: body.phone,
                 kind: .numberOptOut,
-                initiation: context.initiation("startNumberOptOut")
+                context: context,
+                operation: "startNumberOptOut"
             )
-            try await services.messages.send(
-                OutboundMessage(
-                    to: phone,
-                    body: "【Kith】号码屏蔽验证码 \(pending.code)，10 分钟内有效。Your Kith opt-out code is \(pending.code).",
-                    kind: .numberOptOut,
-                    evidence: pending.evidence
-                )
-            )
-            return JSONResponse(
-                VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn),
-                status: .accepted
-            )
+            return JSONResponse(started, status: .accepted)
         }
 
         api.add(.post, "/v1/number-opt-out", "confirmNumberOptOut") { request, context in
@@ -262,14 +244,6 @@ struct DiscoveryRoutes {
                 )
             }
             return JSONResponse(response)
-        }
-    }
-
-    func parsePhone(_ text: String) throws -> PhoneNumber {
-        switch PhoneNumber.parse(text, defaultRegion: services.defaultRegion) {
-        case .success(let phone): return phone
-        case .failure(let failure):
-            throw KithError.invalid("phone", "This is not a phone number we can send a code to (\(failure.rawValue)).")
         }
     }
 

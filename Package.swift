@@ -41,6 +41,7 @@ let package = Package(
             name: "KithStore",
             dependencies: [
                 "KithCore",
+                "KithGraph",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),

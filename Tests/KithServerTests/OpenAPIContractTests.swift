@@ -44,6 +44,10 @@ struct OpenAPIContractTests {
             "startPhoneVerification", "verifyPhone", "signOut", "getMe", "getPrivacyNotice", "listPurposes",
             "grantConsent",
             "withdrawConsent", "listMyConsents", "health",
+            // Issue 4: profiles, connections, endorsements, the second degree and suggestions.
+            "getProfile", "updateProfile", "requestConnection", "respondToConnection", "removeConnection",
+            "listConnections", "blockUser", "listSecondDegree", "endorse", "hideEndorsement", "listSuggestions",
+            "dismissSuggestion", "explainSuggestion", "getSuggestionSettings", "updateSuggestionSettings",
         ] {
             #expect(ids.contains(id), "\(id)")
         }

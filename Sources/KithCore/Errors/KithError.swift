@@ -32,6 +32,8 @@ public struct KithError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let notFound = Code("not-found")
         /// The resource exists but does not support the request's method.
         public static let methodNotAllowed = Code("method-not-allowed")
+        /// The resource's current state does not allow the request (already connected, no longer pending).
+        public static let conflict = Code("conflict")
         /// Too many requests; retry after the given number of seconds.
         public static let rateLimited = Code("rate-limited")
         /// The verification code is wrong, expired or already used.

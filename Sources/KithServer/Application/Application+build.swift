@@ -30,6 +30,8 @@ public struct KithServices: Sendable {
     public let store: KithStore
     public let accounts: PhoneAccounts
     public let discovery: ContactDiscovery
+    public let network: SocialNetwork
+    public let suggestions: PeopleYouMayKnow
     public let messages: MessageDispatcher
     public let metrics: PrometheusCollectorRegistry
     public let rateLimits: RateLimitPolicy
@@ -59,10 +61,13 @@ public func buildApplication(
     let keys = try overrides.keys ?? configuration.keys(logger: logger)
     let store = KithStore(database: database, keys: keys, catalogue: overrides.catalogue, clock: overrides.clock)
     let gateway = overrides.gateway ?? OutboxGateway(path: configuration.smsOutbox)
+    let network = SocialNetwork(store: store, replica: GraphReplica())
     let services = KithServices(
         store: store,
         accounts: PhoneAccounts(store: store),
         discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),
+        network: network,
+        suggestions: PeopleYouMayKnow(network: network),
         messages: MessageDispatcher(gateway: gateway, store: store),
         metrics: PrometheusCollectorRegistry(),
         rateLimits: RateLimitPolicy(),
@@ -79,11 +84,12 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kith"),
-        services: [database],
+        services: [database, GraphReplicaService(network: network, logger: logger)],
         logger: logger
     )
     app.beforeServerStarts {
         try await database.migrate(logger: logger)
+        try await network.replica.load(from: database, now: store.clock.nowMillis)
     }
     return (app, services)
 }
@@ -93,6 +99,9 @@ func registerRoutes(on api: API, services: KithServices) {
     AccountRoutes(services: services).register(on: api)
     ConsentRoutes(services: services).register(on: api)
     DiscoveryRoutes(services: services).register(on: api)
+    ProfileRoutes(services: services).register(on: api)
+    ConnectionRoutes(services: services).register(on: api)
+    SuggestionRoutes(services: services).register(on: api)
     OperationsRoutes(services: services).register(on: api)
 }
 

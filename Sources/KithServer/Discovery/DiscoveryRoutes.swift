@@ -24,7 +24,7 @@ struct UploadContactsBody: StrictDecodable {
     }
 }
 
-struct DiscoverabilityBody: StrictDecodable {
+struct DiscoverabilityBody: StrictDecodable, ConsentSwitchBody {
     static let fields: Set<String> = [
         "discoverable", "noticeVersion", "locale", "textSHA256", "initialState", "channel",
     ]
@@ -135,29 +135,13 @@ struct DiscoveryRoutes {
                 maxBytes: services.maxBodyBytes
             )
             if body.discoverable {
-                guard let noticeVersion = body.noticeVersion, let locale = body.locale,
-                    let textSHA256 = body.textSHA256,
-                    let initialState = body.initialState, let channel = body.channel
-                else {
-                    throw KithError.invalid(
-                        "noticeVersion",
-                        "Turning this on is a consent: send noticeVersion, locale, textSHA256, initialState and channel."
-                    )
-                }
-                let evidence = ConsentEvidence(
-                    purpose: .discoverableByPhone,
-                    noticeVersion: noticeVersion,
-                    locale: locale,
-                    textSHA256: textSHA256,
-                    initialState: initialState,
-                    channel: channel
-                )
+                let evidence = try body.evidence(for: .discoverableByPhone)
                 _ = try await ConsentLedger(store: services.store).grant(
                     evidence,
                     by: principal.user,
                     initiation: context.initiation("setDiscoverability")
                 )
-                return JSONResponse(try await discoverability(of: principal.user, locale: locale))
+                return JSONResponse(try await discoverability(of: principal.user, locale: evidence.locale))
             }
             _ = try await services.withdraw(
                 .discoverableByPhone,

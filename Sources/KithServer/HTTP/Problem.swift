@@ -26,6 +26,7 @@ extension KithError.Code {
         case .unauthenticated: .unauthorized
         case .forbidden, .consentRequired: .forbidden
         case .notFound: .notFound
+        case .conflict: .conflict
         case .methodNotAllowed: .methodNotAllowed
         case .rateLimited, .verificationLocked: .tooManyRequests
         case .storeUnavailable: .serviceUnavailable

@@ -26,6 +26,35 @@ func validateEvidenceBounds(noticeVersion: Int?, textSHA256: String?) throws {
     }
 }
 
+/// A body that may turn a consent switch on, carrying the evidence of what the person saw (ACC-02).
+protocol ConsentSwitchBody {
+    var noticeVersion: Int? { get }
+    var locale: NoticeLocale? { get }
+    var textSHA256: String? { get }
+    var initialState: ConsentEvidence.ControlState? { get }
+    var channel: ConsentEvidence.Channel? { get }
+}
+
+extension ConsentSwitchBody {
+    /// The evidence for turning `purpose` on, or an `invalid-field` problem when any of it is missing.
+    func evidence(for purpose: PurposeID) throws -> ConsentEvidence {
+        guard let noticeVersion, let locale, let textSHA256, let initialState, let channel else {
+            throw KithError.invalid(
+                "noticeVersion",
+                "Turning this on is a consent: send noticeVersion, locale, textSHA256, initialState and channel."
+            )
+        }
+        return ConsentEvidence(
+            purpose: purpose,
+            noticeVersion: noticeVersion,
+            locale: locale,
+            textSHA256: textSHA256,
+            initialState: initialState,
+            channel: channel
+        )
+    }
+}
+
 extension Request {
     /// Decodes a JSON body strictly: size-limited, well-formed, an object, no unknown fields, right types.
     ///

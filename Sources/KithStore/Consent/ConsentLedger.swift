@@ -121,6 +121,32 @@ public struct ConsentLedger: Sendable {
         }
     }
 
+    /// Which of `users` currently hold a consent to `purpose` (ACC-06 as in ``current(_:of:on:)``), in a
+    /// few queries however many people are asked about.
+    public func holders(
+        of purpose: PurposeID,
+        among users: some Collection<UserID>,
+        on sql: any SQLDatabase
+    ) async throws -> Set<UserID> {
+        let ids = Array(Set(users.map(\.rawValue)))
+        var holders: Set<UserID> = []
+        for chunk in stride(from: 0, to: ids.count, by: 500) {
+            let rows = try await sql.select().column("user_id").column("notice_version").from("consents")
+                .where("purpose", .equal, purpose.rawValue)
+                .where(SQLColumn("withdrawn_at"), .is, SQLLiteral.null)
+                .where("user_id", .in, Array(ids[chunk..<min(chunk + 500, ids.count)]))
+                .all()
+            for row in rows
+            where store.catalogue.consentIsCurrent(
+                for: purpose,
+                givenUnder: try row.decode(column: "notice_version", as: Int.self)
+            ) {
+                holders.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
+            }
+        }
+        return holders
+    }
+
     /// Every consent record of the person, oldest first (for `listMyConsents` and the export).
     public func records(
         of user: UserID,

@@ -164,6 +164,89 @@ public enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            id: "0006-social-network",
+            statements: [
+                """
+                CREATE TABLE profiles (
+                    user_id TEXT PRIMARY KEY,
+                    display_name TEXT NOT NULL DEFAULT '',
+                    headline TEXT NOT NULL DEFAULT '',
+                    employer TEXT NOT NULL DEFAULT '',
+                    school TEXT NOT NULL DEFAULT '',
+                    city TEXT NOT NULL DEFAULT '',
+                    avatar_url TEXT NOT NULL DEFAULT '',
+                    audiences TEXT NOT NULL DEFAULT '{}',
+                    employer_key TEXT NOT NULL DEFAULT '',
+                    employer_public INTEGER NOT NULL DEFAULT 0,
+                    school_key TEXT NOT NULL DEFAULT '',
+                    school_public INTEGER NOT NULL DEFAULT 0,
+                    hide_connections INTEGER NOT NULL DEFAULT 0,
+                    suggestable INTEGER NOT NULL DEFAULT 1,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX profiles_employer ON profiles (employer_key) WHERE employer_public = 1",
+                "CREATE INDEX profiles_school ON profiles (school_key) WHERE school_public = 1",
+                """
+                CREATE TABLE connections (
+                    user_id TEXT NOT NULL,
+                    peer_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, peer_id)
+                )
+                """,
+                """
+                CREATE TABLE connection_requests (
+                    id TEXT PRIMARY KEY,
+                    from_id TEXT NOT NULL,
+                    to_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    responded_at BIGINT
+                )
+                """,
+                "CREATE UNIQUE INDEX connection_requests_pending ON connection_requests (from_id, to_id) WHERE status = 'pending'",
+                "CREATE INDEX connection_requests_to ON connection_requests (to_id, status)",
+                """
+                CREATE TABLE blocks (
+                    user_id TEXT NOT NULL,
+                    blocked_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, blocked_id)
+                )
+                """,
+                "CREATE INDEX blocks_blocked ON blocks (blocked_id)",
+                """
+                CREATE TABLE endorsements (
+                    id TEXT PRIMARY KEY,
+                    endorser_id TEXT NOT NULL,
+                    endorsee_id TEXT NOT NULL,
+                    tag TEXT NOT NULL,
+                    hidden INTEGER NOT NULL DEFAULT 0,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX endorsements_once ON endorsements (endorsee_id, endorser_id, tag)",
+                "CREATE INDEX endorsements_endorser ON endorsements (endorser_id)",
+                """
+                CREATE TABLE suggestion_dismissals (
+                    user_id TEXT NOT NULL,
+                    dismissed_id TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, dismissed_id)
+                )
+                """,
+                """
+                CREATE TABLE graph_changes (
+                    at BIGINT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    peer_id TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX graph_changes_at ON graph_changes (at)",
+            ]
+        ),
     ]
 }
 

@@ -1,0 +1,147 @@
+import Hummingbird
+import KithCore
+import KithStore
+
+/// A consent switch as the settings screen shows it: state, the exact text, and what to bind consent to.
+struct ConsentSwitch: Codable, Sendable {
+    var on: Bool
+    var purpose: PurposeID
+    var text: String
+    var textSHA256: String
+    var noticeVersion: Int
+}
+
+struct SuggestionSettingsResponse: Codable, Sendable {
+    /// Personalised people-you-may-know (PYM-02); off gives the plain, labelled list.
+    var personalised: ConsentSwitch
+    /// "Suggest to me people whose address books contain my number" (PYM-01).
+    var reverseContactSuggestions: ConsentSwitch
+    /// Whether others may be shown this person as a suggestion (DSR-09).
+    var suggestMeToOthers: Bool
+}
+
+struct UpdateSuggestionSettingsBody: StrictDecodable, ConsentSwitchBody {
+    static let fields: Set<String> = [
+        "personalised", "reverseContactSuggestions", "suggestMeToOthers", "noticeVersion", "locale", "textSHA256",
+        "initialState", "channel",
+    ]
+    var personalised: Bool?
+    var reverseContactSuggestions: Bool?
+    var suggestMeToOthers: Bool?
+    var noticeVersion: Int?
+    var locale: NoticeLocale?
+    var textSHA256: String?
+    var initialState: ConsentEvidence.ControlState?
+    var channel: ConsentEvidence.Channel?
+
+    func validate() throws {
+        try validateEvidenceBounds(noticeVersion: noticeVersion, textSHA256: textSHA256)
+        if personalised == true, reverseContactSuggestions == true {
+            throw KithError.invalid(
+                "reverseContactSuggestions",
+                "Each of these is a separate consent to a text of its own: turn on one at a time."
+            )
+        }
+    }
+}
+
+/// `listSuggestions`, `dismissSuggestion`, `explainSuggestion`, `getSuggestionSettings`,
+/// `updateSuggestionSettings` (PYM-01..04, PYM-08, DSR-09).
+struct SuggestionRoutes {
+    let services: KithServices
+
+    func register(on api: API) {
+        api.add(.get, "/v1/me/suggestions", "listSuggestions") { request, context in
+            let user = try context.requirePrincipal().user
+            let list = try await services.suggestions.list(
+                for: user,
+                limit: try request.limit(default: 10, maximum: 50),
+                locale: try request.locale(),
+                initiation: context.initiation("listSuggestions")
+            )
+            return JSONResponse(list)
+        }
+
+        api.add(.post, "/v1/me/suggestions/{userId}/dismissal", "dismissSuggestion") { _, context in
+            let user = try context.requirePrincipal().user
+            try await services.network.dismiss(
+                try context.userParameter(),
+                by: user,
+                initiation: context.initiation("dismissSuggestion")
+            )
+            return Response(status: .noContent)
+        }
+
+        api.add(.get, "/v1/me/suggestions/{userId}/explanation", "explainSuggestion") { request, context in
+            let user = try context.requirePrincipal().user
+            guard
+                let explained = try await services.suggestions.explain(
+                    try context.userParameter(),
+                    for: user,
+                    locale: try request.locale()
+                )
+            else {
+                throw KithError(.notFound, field: "userId", detail: "This person is not among your suggestions.")
+            }
+            return JSONResponse(explained)
+        }
+
+        api.add(.get, "/v1/me/suggestion-settings", "getSuggestionSettings") { request, context in
+            let user = try context.requirePrincipal().user
+            return JSONResponse(try await settings(of: user, locale: try request.locale()))
+        }
+
+        api.add(.put, "/v1/me/suggestion-settings", "updateSuggestionSettings") { request, context in
+            let user = try context.requirePrincipal().user
+            let body = try await request.decodeStrict(
+                UpdateSuggestionSettingsBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
+            let initiation = context.initiation("updateSuggestionSettings")
+            let ledger = ConsentLedger(store: services.store)
+            for (purpose, on) in [
+                (PurposeID.personalisedSuggestions, body.personalised),
+                (.reverseContactSuggestions, body.reverseContactSuggestions),
+            ] {
+                guard let on else { continue }
+                if on {
+                    _ = try await ledger.grant(try body.evidence(for: purpose), by: user, initiation: initiation)
+                } else {
+                    _ = try await services.withdraw(purpose, by: user, initiation: initiation)
+                }
+            }
+            if let suggestable = body.suggestMeToOthers {
+                try await services.network.setSuggestable(user, suggestable, initiation: initiation)
+            }
+            return JSONResponse(try await settings(of: user, locale: body.locale ?? .zhCN))
+        }
+    }
+
+    func settings(of user: UserID, locale: NoticeLocale) async throws -> SuggestionSettingsResponse {
+        let store = services.store
+        let (personalised, reverse, suggestable) = try await store.database.read { sql in
+            let ledger = ConsentLedger(store: store)
+            return (
+                try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil,
+                try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil,
+                try await SocialNetwork.suggestable(user, on: sql)
+            )
+        }
+        func consentSwitch(_ purpose: PurposeID, _ on: Bool) -> ConsentSwitch {
+            let text = store.catalogue.purpose(purpose)?.consentText(locale) ?? ""
+            return ConsentSwitch(
+                on: on,
+                purpose: purpose,
+                text: text,
+                textSHA256: text.sha256Hex,
+                noticeVersion: store.catalogue.current.version
+            )
+        }
+        return SuggestionSettingsResponse(
+            personalised: consentSwitch(.personalisedSuggestions, personalised),
+            reverseContactSuggestions: consentSwitch(.reverseContactSuggestions, reverse),
+            suggestMeToOthers: suggestable
+        )
+    }
+}

@@ -1,0 +1,397 @@
+import Foundation
+import KithCore
+import KithGraph
+import SQLKit
+
+/// A reason as the API shows it: the code and the sentence.
+public struct ReasonView: Codable, Sendable, Equatable {
+    public var code: String
+    public var text: String
+}
+
+/// One suggested person.
+public struct SuggestedPerson: Codable, Sendable, Equatable {
+    public var person: PersonSummary
+    /// The strongest reason first.
+    public var reasons: [ReasonView]
+}
+
+/// What `listSuggestions` answers.
+public struct SuggestionList: Codable, Sendable {
+    /// False for the plain list shown when personalisation is off (PYM-02, PYM-08).
+    public var personalised: Bool
+    /// The label shown above the list, saying which kind it is (PYM-08).
+    public var label: String
+    public var suggestions: [SuggestedPerson]
+}
+
+/// A person two steps away (二度人脉).
+public struct SecondDegreePerson: Codable, Sendable, Equatable {
+    public var person: PersonSummary
+    /// Mutual connections through whom the viewer may see this person (hidden lists never count).
+    public var mutualCount: Int
+    /// The mutual connections the viewer may see named.
+    public var mutuals: [PersonSummary]
+}
+
+/// People-you-may-know and the second-degree network, with honest reasons (PYM-01..04, PYM-08, DSR-09).
+///
+/// Personalised suggestions need the viewer's `personalised-suggestions` consent; without it the viewer
+/// gets a plain list of the most connected people who show their name to everyone, built without
+/// reading the viewer's profile, contacts or network beyond "already connected, blocked, dismissed"
+/// (PYM-02). Candidates come from four signals — mutual connections (Resource Allocation), "you have
+/// their number" (the person is discoverable, CON-05), "they have your number" (only with the viewer's
+/// `reverse-contact-suggestions` consent, PYM-01, Ling v. Douyin), and the same employer or school
+/// (only fields the person shows to everyone). Never suggested: oneself, connections, people with a
+/// pending request either way, blocked people either way, dismissed people, people who opted out of
+/// being suggested.
+public struct PeopleYouMayKnow: Sendable {
+    public let network: SocialNetwork
+    var store: KithStore { network.store }
+    var replica: GraphReplica { network.replica }
+
+    public init(network: SocialNetwork) { self.network = network }
+
+    /// What rules a viewer's suggestions: read from the store once per request.
+    struct Viewer {
+        var user: UserID
+        var personalised: Bool
+        var reverseContacts: Bool
+        /// Blocked either way, dismissed, pending requests either way.
+        var excluded: Set<UserID>
+    }
+
+    func viewer(_ user: UserID, on sql: any SQLDatabase) async throws -> Viewer {
+        let ledger = ConsentLedger(store: store)
+        var excluded = try await SocialNetwork.blockedEitherWay(user, on: sql)
+        for row in try await sql.raw(
+            """
+            SELECT dismissed_id AS other FROM suggestion_dismissals WHERE user_id = \(bind: user.rawValue)
+            UNION SELECT to_id AS other FROM connection_requests WHERE from_id = \(bind: user.rawValue) AND status = 'pending'
+            UNION SELECT from_id AS other FROM connection_requests WHERE to_id = \(bind: user.rawValue) AND status = 'pending'
+            """
+        ).all() {
+            excluded.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
+        }
+        return Viewer(
+            user: user,
+            personalised: try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil,
+            reverseContacts: try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil,
+            excluded: excluded
+        )
+    }
+
+    /// The viewer's suggestions, best first.
+    public func list(
+        for user: UserID,
+        limit: Int,
+        locale: NoticeLocale,
+        initiation: Initiation
+    ) async throws -> SuggestionList {
+        let viewer = try await store.database.read { try await self.viewer(user, on: $0) }
+        guard viewer.personalised else { return try await plainList(for: viewer, limit: limit, locale: locale) }
+        let act = ProcessingAct(
+            purpose: .personalisedSuggestions,
+            actor: .user(user),
+            subject: user,
+            initiation: initiation,
+            detail: "suggestions computed"
+        )
+        let (suggestions, _) = try await store.gate.perform(act) { sql in
+            let candidates = try await self.candidates(for: viewer, limit: limit, on: sql)
+            let ranked = try await self.evaluate(candidates, for: viewer, locale: locale, on: sql)
+            let shown = Array(ranked.prefix(limit))
+            return (shown, detail: "suggestions computed: \(shown.count) shown")
+        }
+        return SuggestionList(
+            personalised: true,
+            label: Self.personalisedLabel.text(for: locale),
+            suggestions: suggestions
+        )
+    }
+
+    /// Why `candidate` is suggested to the viewer now; `nil` when they would not be suggested.
+    public func explain(_ candidate: UserID, for user: UserID, locale: NoticeLocale) async throws -> SuggestedPerson? {
+        let viewer = try await store.database.read { try await self.viewer(user, on: $0) }
+        guard viewer.personalised else {
+            return try await plainList(for: viewer, limit: 200, locale: locale).suggestions.first {
+                $0.person.userId == candidate
+            }
+        }
+        return try await store.database.read { sql in
+            try await self.evaluate([candidate], for: viewer, locale: locale, on: sql).first
+        }
+    }
+
+    static let personalisedLabel = LocalizedText(
+        zhCN: "个性化推荐：根据您的人脉与资料",
+        en: "Personalised: based on your network and profile"
+    )
+    static let plainLabel = LocalizedText(
+        zhCN: "非个性化列表：未使用您的个人特征",
+        en: "Not personalised: no personal characteristics used"
+    )
+
+    /// The non-personalised list (PYM-02): the most connected people who show their name to everyone.
+    func plainList(for viewer: Viewer, limit: Int, locale: NoticeLocale) async throws -> SuggestionList {
+        let viewerNode = replica.existingNode(for: viewer.user)
+        let nodes = replica.mostConnected(limit: 200, now: store.clock.nowMillis).filter { node in
+            node != viewerNode && !replica.isUnsuggestable(node)
+                && !(viewerNode.map { replica.graph.areConnected($0, node) } ?? false)
+        }
+        let users = replica.users(of: nodes).filter { !viewer.excluded.contains($0) }
+        let suggestions = try await store.database.read { sql in
+            let profiles = try await SocialNetwork.profiles(of: users, on: sql)
+            let suggestable = try await Self.suggestable(users, on: sql)
+            return users.compactMap { user -> SuggestedPerson? in
+                guard suggestable.contains(user), let profile = profiles[user],
+                    profile.value(.displayName, for: .other) != nil
+                else { return nil }
+                return SuggestedPerson(
+                    person: PersonSummary(
+                        userId: user,
+                        displayName: profile.value(.displayName, for: .other),
+                        headline: profile.value(.headline, for: .other)
+                    ),
+                    reasons: [ReasonView(SuggestionReason.nonPersonalised, locale)]
+                )
+            }
+        }
+        return SuggestionList(
+            personalised: false,
+            label: Self.plainLabel.text(for: locale),
+            suggestions: Array(suggestions.prefix(limit))
+        )
+    }
+
+    /// Candidates from every signal, before the rules and reasons are applied.
+    func candidates(for viewer: Viewer, limit: Int, on sql: any SQLDatabase) async throws -> Set<UserID> {
+        var candidates: Set<UserID> = []
+        let replica = self.replica
+        let node = replica.node(for: viewer.user)
+        let excludedNodes = Set(viewer.excluded.compactMap { replica.existingNode(for: $0) })
+        let filter = SuggestionFilter(
+            excludedCandidates: excludedNodes,
+            excludesCandidate: { replica.isUnsuggestable($0) },
+            hidesConnectionList: { replica.hidesConnections($0) }
+        )
+        let ranked = replica.graph.suggestions(for: node, k: max(30, limit * 3), filter: filter)
+        candidates.formUnion(replica.users(of: ranked.map(\.candidate)))
+        for row in try await sql.raw(
+            "SELECT contact_id AS other FROM contact_edges WHERE owner_id = \(bind: viewer.user.rawValue) LIMIT 5000"
+        ).all() {
+            candidates.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
+        }
+        if viewer.reverseContacts {
+            for row in try await sql.raw(
+                "SELECT owner_id AS other FROM contact_edges WHERE contact_id = \(bind: viewer.user.rawValue) LIMIT 5000"
+            ).all() {
+                candidates.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
+            }
+        }
+        let own = try await SocialNetwork.profile(of: viewer.user, on: sql)
+        for (field, key, flag) in [
+            (ProfileField.employer, "employer_key", "employer_public"), (.school, "school_key", "school_public"),
+        ] {
+            guard let value = own.values[field], !value.isEmpty else { continue }
+            for row in try await sql.raw(
+                """
+                SELECT user_id FROM profiles WHERE \(unsafeRaw: key) = \(bind: Profile.matchKey(value))
+                AND \(unsafeRaw: flag) = 1 AND suggestable = 1 AND user_id <> \(bind: viewer.user.rawValue) LIMIT 200
+                """
+            ).all() {
+                candidates.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
+            }
+        }
+        return candidates
+    }
+
+    /// Applies the rules to candidates and derives each one's reasons from the store and the graph, best first.
+    func evaluate(
+        _ candidates: Set<UserID>,
+        for viewer: Viewer,
+        locale: NoticeLocale,
+        on sql: any SQLDatabase
+    ) async throws -> [SuggestedPerson] {
+        let viewerNode = replica.node(for: viewer.user)
+        var eligible = candidates.filter { candidate in
+            guard candidate != viewer.user, !viewer.excluded.contains(candidate) else { return false }
+            guard let node = replica.existingNode(for: candidate) else { return true }
+            return !replica.graph.areConnected(viewerNode, node)
+        }
+        eligible.formIntersection(try await Self.suggestable(eligible, on: sql))
+        guard !eligible.isEmpty else { return [] }
+        let list = Array(eligible)
+
+        // Contact signals: edges kept under their uploader's consent, used only as the rules allow.
+        let discoverable = try await ConsentLedger(store: store).holders(of: .discoverableByPhone, among: list, on: sql)
+        let haveTheirs = try await Self.contactEdges(of: viewer.user, .outgoing, among: list, on: sql)
+        let haveMine =
+            viewer.reverseContacts ? try await Self.contactEdges(of: viewer.user, .incoming, among: list, on: sql) : []
+
+        // Mutual connections through connections whose lists are not hidden.
+        let graph = replica.graph.snapshot()
+        let visible = graph.neighbors(of: viewerNode).filter { !replica.hidesConnections($0) }
+        var mutualsOf: [UserID: [NodeID]] = [:]
+        for candidate in list {
+            guard let node = replica.existingNode(for: candidate) else { continue }
+            let mutuals = Self.intersect(visible, graph.neighbors(of: node))
+            if !mutuals.isEmpty {
+                // Strongest evidence first: the mutual with the fewest connections.
+                mutualsOf[candidate] = mutuals.sorted { (graph.degree(of: $0), $0) < (graph.degree(of: $1), $1) }
+            }
+        }
+        let named = Set(mutualsOf.values.flatMap { $0.prefix(Self.namedMutualLookup) })
+        let namedUsers = replica.users(of: Array(named))
+        let names = try await SocialNetwork.profiles(of: namedUsers + list + [viewer.user], on: sql)
+        let own = names[viewer.user] ?? Profile()
+
+        var scored: [(score: Double, user: UserID, person: SuggestedPerson)] = []
+        for candidate in list {
+            let profile = names[candidate] ?? Profile()
+            // Each reason with what it adds to the rank, so the strongest is listed first.
+            var reasons: [(weight: Double, reason: SuggestionReason)] = []
+            if let mutuals = mutualsOf[candidate] {
+                let score = mutuals.reduce(0) { $0 + 1 / Double(max(1, graph.degree(of: $1))) }
+                let shown = replica.users(of: Array(mutuals.prefix(Self.namedMutualLookup)))
+                    .compactMap { names[$0]?.value(.displayName, for: .connection) }
+                    .prefix(Suggestion.defaultNamedMutualLimit)
+                reasons.append((score, .mutualConnections(count: mutuals.count, names: Array(shown))))
+            }
+            var others: [SuggestionReason] = []
+            if discoverable.contains(candidate) {
+                if haveTheirs.contains(candidate) { others.append(.youHaveTheirNumber) }
+                if haveMine.contains(candidate) { others.append(.theyHaveYourNumber) }
+            }
+            if let employer = profile.value(.employer, for: .other), let mine = own.values[.employer],
+                Profile.matchKey(mine) == Profile.matchKey(employer)
+            {
+                others.append(.sameEmployer(employer))
+            }
+            if let school = profile.value(.school, for: .other), let mine = own.values[.school],
+                Profile.matchKey(mine) == Profile.matchKey(school)
+            {
+                others.append(.sameSchool(school))
+            }
+            reasons += others.map { ($0.weight, $0) }
+            guard !reasons.isEmpty else { continue }
+            reasons.sort { $0.weight > $1.weight }
+            scored.append(
+                (
+                    reasons.reduce(0) { $0 + $1.weight },
+                    candidate,
+                    SuggestedPerson(
+                        person: PersonSummary(
+                            userId: candidate,
+                            displayName: profile.value(.displayName, for: .other),
+                            headline: profile.value(.headline, for: .other)
+                        ),
+                        reasons: reasons.map { ReasonView($0.reason, locale) }
+                    )
+                )
+            )
+        }
+        scored.sort { ($0.score, $1.user.rawValue) > ($1.score, $0.user.rawValue) }
+        return scored.map(\.person)
+    }
+
+    /// The second-degree network: people two steps away through connections whose lists are not hidden,
+    /// most mutual connections first.
+    public func secondDegree(of user: UserID, limit: Int) async throws -> [SecondDegreePerson] {
+        let blocked = try await store.database.read { try await SocialNetwork.blockedEitherWay(user, on: $0) }
+        let replica = self.replica
+        let filter = SuggestionFilter(
+            excludedCandidates: Set(blocked.compactMap { replica.existingNode(for: $0) }),
+            hidesConnectionList: { replica.hidesConnections($0) }
+        )
+        let ranked = replica.graph.suggestions(
+            for: replica.node(for: user),
+            k: limit,
+            scorer: .commonNeighbours,
+            filter: filter
+        )
+        let people = replica.users(of: ranked.map(\.candidate))
+        let mutuals = ranked.map { replica.users(of: $0.mutuals) }
+        return try await store.database.read { sql in
+            let summaries = try await SocialNetwork.summaries(
+                of: people + mutuals.flatMap { $0 },
+                relationships: Dictionary(mutuals.flatMap { $0 }.map { ($0, .connection) }) { a, _ in a },
+                on: sql
+            )
+            return zip(zip(ranked, people), mutuals).map { pair, mutuals in
+                SecondDegreePerson(
+                    person: summaries[pair.1] ?? PersonSummary(userId: pair.1),
+                    mutualCount: pair.0.mutualCount,
+                    mutuals: mutuals.compactMap { summaries[$0] }
+                )
+            }
+        }
+    }
+
+    /// How many of the strongest mutual connections are looked at to find up to three with names the viewer may see.
+    static let namedMutualLookup = 10
+
+    static func suggestable(_ users: some Collection<UserID>, on sql: any SQLDatabase) async throws -> Set<UserID> {
+        var optedOut: Set<UserID> = []
+        let ids = users.map(\.rawValue)
+        for chunk in stride(from: 0, to: ids.count, by: 500) {
+            for row in try await sql.select().column("user_id").from("profiles").where("suggestable", .equal, 0)
+                .where("user_id", .in, Array(ids[chunk..<min(chunk + 500, ids.count)])).all()
+            {
+                optedOut.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
+            }
+        }
+        return Set(users).subtracting(optedOut)
+    }
+
+    /// Which of `others` are at the far end of a contact edge from `user`: uploaded by `user`
+    /// (`outgoing`), or uploaders of `user`'s number (`incoming`).
+    static func contactEdges(
+        of user: UserID,
+        _ direction: ContactDirection,
+        among others: [UserID],
+        on sql: any SQLDatabase
+    ) async throws -> Set<UserID> {
+        let (mine, theirs) = direction == .outgoing ? ("owner_id", "contact_id") : ("contact_id", "owner_id")
+        var found: Set<UserID> = []
+        for chunk in stride(from: 0, to: others.count, by: 500) {
+            let rows = try await sql.select().column(theirs, as: "other").from("contact_edges")
+                .where(SQLColumn(mine), .equal, SQLBind(user.rawValue))
+                .where(
+                    SQLColumn(theirs),
+                    .in,
+                    SQLBind.group(others[chunk..<min(chunk + 500, others.count)].map(\.rawValue))
+                )
+                .all()
+            for row in rows { found.insert(UserID(rawValue: try row.decode(column: "other", as: String.self))) }
+        }
+        return found
+    }
+
+    enum ContactDirection { case outgoing, incoming }
+
+    /// The intersection of two sorted lists.
+    static func intersect(_ a: [NodeID], _ b: [NodeID]) -> [NodeID] {
+        var result: [NodeID] = []
+        var i = 0
+        var j = 0
+        while i < a.count, j < b.count {
+            if a[i] == b[j] {
+                result.append(a[i])
+                i += 1
+                j += 1
+            } else if a[i] < b[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return result
+    }
+}
+
+extension ReasonView {
+    init(_ reason: SuggestionReason, _ locale: NoticeLocale) {
+        self.init(code: reason.code, text: reason.text(locale))
+    }
+}

@@ -55,6 +55,10 @@ public struct BenchmarkReport: Sendable, CustomStringConvertible {
     public var maximumDegree: Int
     /// Per target degree, the query latencies.
     public var latencies: [LatencySummary]
+    /// The graph queried, for follow-up comparisons (the SQL baseline).
+    public var graph: CSRGraph
+    /// The users timed for each target degree, in timing order.
+    public var sampledUsers: [Int: [NodeID]]
 
     /// Input edges turned into CSR per second.
     public var edgesPerSecond: Double { Double(ingestedEdgeCount) / ingestionSeconds }
@@ -119,6 +123,7 @@ public enum GraphBenchmark {
         let graph = LiveSocialGraph(graph: SocialGraph(base: base))
         var generator = SplitMix64(seed: configuration.seed ^ 0x5EED)
         var latencies: [LatencySummary] = []
+        var sampled: [Int: [NodeID]] = [:]
         for target in configuration.targetDegrees {
             let low = Int((Double(target) * 0.9).rounded(.up))
             let high = Int((Double(target) * 1.1).rounded(.down))
@@ -129,6 +134,7 @@ public enum GraphBenchmark {
             generator.shuffle(&users)
             users = Array(users.prefix(configuration.usersPerTarget))
             guard !users.isEmpty else { continue }
+            sampled[target] = users
 
             for user in users.prefix(10) {  // warm-up: pool a workspace, fault in pages
                 _ = graph.suggestions(for: user, k: configuration.k)
@@ -165,7 +171,9 @@ public enum GraphBenchmark {
             ingestionSeconds: ingestionSeconds,
             bytesUsed: base.bytesUsed,
             maximumDegree: maximumDegree,
-            latencies: latencies
+            latencies: latencies,
+            graph: base,
+            sampledUsers: sampled
         )
     }
 }

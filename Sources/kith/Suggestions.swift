@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KithGraph
+import KithStore
+import SQLKit
 
 /// `kith eval-suggestions`: recall@k and hit-rate@k of the production scorer against Common Neighbours
 /// on a held-out split of an undirected edge list.
@@ -32,8 +34,9 @@ struct EvalSuggestions: ParsableCommand {
     }
 }
 
-/// `kith bench suggestions`: the in-memory graph engine on a synthetic heavy-tailed graph.
-struct SuggestionsBench: ParsableCommand {
+/// `kith bench suggestions`: the in-memory graph engine on a synthetic heavy-tailed graph, and the same
+/// top 10 computed by SQL on the store (SQLite, and PostgreSQL when given) for the ratio.
+struct SuggestionsBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "suggestions")
 
     @Option(help: "Users in the synthetic graph.")
@@ -45,11 +48,138 @@ struct SuggestionsBench: ParsableCommand {
     @Option(help: "Seed of the synthetic graph.")
     var seed: UInt64 = 7
 
-    func run() throws {
+    @Option(help: "Users per target degree timed through SQL (0 skips the SQL baseline).")
+    var sqlUsers = 20
+
+    @Option(
+        help: "Also time SQL on this PostgreSQL database (emptied first!), e.g. postgres://kith@127.0.0.1/kith_bench."
+    )
+    var postgresURL: String?
+
+    func run() async throws {
         var configuration = BenchmarkConfiguration()
         configuration.userCount = users
         configuration.edgeCount = edges
         configuration.seed = seed
-        print(GraphBenchmark.run(configuration) { print("... \($0)") })
+        let report = GraphBenchmark.run(configuration) { print("... \($0)") }
+        print(report)
+        guard sqlUsers > 0 else { return }
+
+        let logger = makeLogger(.warning)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kith-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var targets = [("sqlite", "sqlite://" + directory.appendingPathComponent("bench.sqlite").path)]
+        if let postgresURL { targets.append(("postgres", postgresURL)) }
+        for (name, url) in targets {
+            try await withDatabase(url: url, logger: logger) { database in
+                if database.backend == .postgres {
+                    try await database.transaction { sql in
+                        try await sql.raw("DROP SCHEMA public CASCADE").run()
+                        try await sql.raw("CREATE SCHEMA public").run()
+                    }
+                }
+                try await database.migrate(logger: logger)
+                print("... [\(name)] loading \(report.graph.edgeCount * 2) connection rows")
+                let start = ContinuousClock.now
+                try await SQLSuggestionBaseline.load(report.graph, into: database)
+                print("[\(name)] load: \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
+                for latency in report.latencies {
+                    let sample = Array((report.sampledUsers[latency.targetDegree] ?? []).prefix(sqlUsers))
+                    var seconds: [Double] = []
+                    var agree = 0
+                    for user in sample {
+                        let begin = ContinuousClock.now
+                        let top = try await SQLSuggestionBaseline.topTen(for: user, on: database)
+                        seconds.append((ContinuousClock.now - begin).seconds)
+                        let engine = report.graph.suggestions(for: user, k: 10).map(\.candidate)
+                        if Set(top) == Set(engine) { agree += 1 }
+                    }
+                    seconds.sort()
+                    let p50 = seconds[seconds.count / 2]
+                    print(
+                        "[\(name)] SQL top 10, degree~\(latency.targetDegree) (\(sample.count) users): "
+                            + "p50 \(String(format: "%.1f", p50 * 1e3)) ms, max \(String(format: "%.1f", seconds.last! * 1e3)) ms; "
+                            + "graph engine p50 \(String(format: "%.3f", latency.p50 * 1e3)) ms; "
+                            + "ratio SQL/engine \(String(format: "%.0f", p50 / latency.p50))x; "
+                            + "same top 10: \(agree)/\(sample.count)"
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// The suggestions query a server without the graph engine would run: Resource Allocation over the
+/// `connections` table, excluding the viewer and their connections.
+enum SQLSuggestionBaseline {
+    /// Zero-padded so that text order is numeric order and rows arrive in primary-key order.
+    static func id(_ node: NodeID) -> String {
+        let digits = String(node)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
+    static func load(_ graph: CSRGraph, into database: KithDatabase) async throws {
+        let batch = 50_000
+        var users: [String] = []
+        var peers: [String] = []
+        func flush() async throws {
+            let (u, p) = (users, peers)
+            users.removeAll(keepingCapacity: true)
+            peers.removeAll(keepingCapacity: true)
+            let backend = database.backend
+            try await database.transaction { sql in
+                if backend == .postgres {
+                    try await sql.raw(
+                        "INSERT INTO connections (user_id, peer_id, created_at) SELECT a, b, 0 FROM unnest(\(bind: u)::text[], \(bind: p)::text[]) AS t(a, b)"
+                    ).run()
+                } else {
+                    let pairs = String(decoding: try JSONEncoder().encode(zip(u, p).map { [$0, $1] }), as: UTF8.self)
+                    try await sql.raw(
+                        "INSERT INTO connections (user_id, peer_id, created_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 0 FROM json_each(\(bind: pairs))"
+                    ).run()
+                }
+            }
+        }
+        for node in 0..<graph.nodeCount {
+            let user = NodeID(truncatingIfNeeded: node)
+            let name = id(user)
+            for peer in graph.neighbors(of: user) {
+                users.append(name)
+                peers.append(id(peer))
+                if users.count == batch { try await flush() }
+            }
+        }
+        if !users.isEmpty { try await flush() }
+        try await database.transaction { sql in try await sql.raw("ANALYZE").run() }
+    }
+
+    static func topTen(for user: NodeID, on database: KithDatabase) async throws -> [NodeID] {
+        let me = id(user)
+        return try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT c2.peer_id AS candidate, SUM(1.0 / d.degree) AS score, COUNT(*) AS mutuals
+                FROM connections c1
+                JOIN (SELECT user_id, COUNT(*) AS degree FROM connections
+                      WHERE user_id IN (SELECT peer_id FROM connections WHERE user_id = \(bind: me))
+                      GROUP BY user_id) d ON d.user_id = c1.peer_id
+                JOIN connections c2 ON c2.user_id = c1.peer_id
+                WHERE c1.user_id = \(bind: me) AND c2.peer_id <> \(bind: me)
+                  AND c2.peer_id NOT IN (SELECT peer_id FROM connections WHERE user_id = \(bind: me))
+                GROUP BY c2.peer_id
+                ORDER BY score DESC, mutuals DESC, candidate
+                LIMIT 10
+                """
+            ).all().compactMap { NodeID(try $0.decode(column: "candidate", as: String.self)) }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) * 1e-18
     }
 }

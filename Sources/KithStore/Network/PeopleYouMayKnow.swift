@@ -97,11 +97,18 @@ public struct PeopleYouMayKnow: Sendable {
             initiation: initiation,
             detail: "suggestions computed"
         )
-        let (suggestions, _) = try await store.gate.perform(act) { sql in
+        // Computed on a read connection; the log entry (which re-checks the consent) is a short write of
+        // its own, so a slow ranking never holds the store's writer.
+        let suggestions = try await store.database.read { sql in
             let candidates = try await self.candidates(for: viewer, limit: limit, on: sql)
-            let ranked = try await self.evaluate(candidates, for: viewer, locale: locale, on: sql)
-            let shown = Array(ranked.prefix(limit))
-            return (shown, detail: "suggestions computed: \(shown.count) shown")
+            return Array(try await self.evaluate(candidates, for: viewer, locale: locale, on: sql).prefix(limit))
+        }
+        do {
+            let count = suggestions.count
+            _ = try await store.gate.perform(act) { _ in ((), detail: "suggestions computed: \(count) shown") }
+        } catch let error as KithError where error.code == .consentRequired {
+            // Withdrawn while this request ran: the withdrawal wins (PYM-02).
+            return try await plainList(for: viewer, limit: limit, locale: locale)
         }
         return SuggestionList(
             personalised: true,

@@ -104,6 +104,9 @@ class FuzzUserSession:
 #     consent-prechecked);
 #   - uploadContacts: whether `recheckToken` proves `previousNumbers` (422 invalid-field,
 #     recheckToken) — a keyed digest the client got from an earlier upload, unguessable by design.
+#   - updateSuggestionSettings: turning `personalised` or `reverseContactSuggestions` on is a consent,
+#     with the same evidence as grantConsent (notice-mismatch, consent-prechecked) — bound to the
+#     text GET /v1/me/suggestion-settings serves, which a generator cannot guess.
 # Only those exact (status, code, field) triples are filtered; anything else (another status, a
 # problem without these codes, a 5xx) still fails.
 SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
@@ -128,6 +131,13 @@ SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
         (422, "consent-prechecked", "initialState"),
     },
     "uploadContacts": {(422, "invalid-field", "recheckToken")},
+    "updateSuggestionSettings": {
+        (422, "notice-mismatch", None),
+        (422, "notice-mismatch", "textSHA256"),
+        (422, "notice-mismatch", "noticeVersion"),
+        (422, "notice-mismatch", "locale"),
+        (422, "consent-prechecked", "initialState"),
+    },
 }
 
 _filtered_path = Path(os.environ["KITH_GATES_WORKDIR"]) / "fuzz-filtered.jsonl"

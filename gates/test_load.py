@@ -4,7 +4,9 @@
   * getMe — an authenticated read (GET /v1/me);
   * consent write — POST /v1/me/consents (a valid body computed from GET /v1/privacy/notice)
     alternated with DELETE /v1/me/consents/contact-discovery by a Lua script;
-  * suggestions — GET /v1/me/suggestions, skipped while the document has no such operation.
+  * suggestions — GET /v1/me/suggestions for a viewer with a realistic network (8 connections, 24
+    people two steps away, a shared employer) and the personalisation consent, so every request
+    computes personalised suggestions with reasons; skipped while the document has no such operation.
 
 The gate fails on socket errors, timeouts and non-2xx answers, never on speed. Figures go to
 `<workdir>/load-results.json`; with KITH_PERF_DOC=path the Markdown report is (re)written there.
@@ -69,7 +71,7 @@ LOAD_BEFORE = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/
 SCENARIO_LABELS = {
     "getMe": "authenticated read: `GET /v1/me`",
     "consent-write": "consent write: `POST /v1/me/consents` ⇄ `DELETE /v1/me/consents/contact-discovery`",
-    "suggestions": "suggestions read: `GET /v1/me/suggestions`",
+    "suggestions": "suggestions read (personalised; 8 connections, 24 second-degree): `GET /v1/me/suggestions`",
 }
 
 
@@ -227,9 +229,66 @@ def test_load_consent_write(target):
     assert verify.returncode == 0, verify.stdout.decode()[-500:]
 
 
+FRIENDS = 8  # the viewer's connections
+OTHERS = 24  # people two steps away, each connected to some of the friends
+EMPLOYER = "Kith Load Co"
+
+
+def build_network(server: KithServer, viewer) -> int:
+    """Gives `viewer` a small realistic network, so the suggestions scenario measures suggestions
+    actually computed (mutual connections, a shared employer), not the plain list of a newcomer:
+    FRIENDS connections, OTHERS second-degree people with 1–3 mutual connections each, some of
+    them sharing the viewer's (public) employer, and the viewer's personalisation consent (given with
+    the exact text served, like a client). Returns how many people are suggested."""
+
+    def client(who):
+        return server.client(token=who.token)
+
+    def patch(who, body):
+        r = client(who).request("PATCH", "/v1/me/profile", body)
+        assert r.status == 200, r
+
+    def connect(x, y):
+        asked = client(x).post("/v1/me/connection-requests", {"userId": y.user_id})
+        assert asked.status == 201, asked
+        r = client(y).post(f"/v1/me/connection-requests/{asked.json()['requestId']}", {"action": "accept"})
+        assert r.status == 200 and r.json()["status"] == "accepted", r
+
+    patch(viewer, {"displayName": "Viewer", "employer": EMPLOYER, "visibility": {"employer": "everyone"}})
+    friends = [server.sign_up() for _ in range(FRIENDS)]
+    others = [server.sign_up() for _ in range(OTHERS)]
+    for i, friend in enumerate(friends):
+        patch(friend, {"displayName": f"Friend {i}", "headline": "Engineer"})
+        connect(viewer, friend)
+    for j, other in enumerate(others):
+        fields = {"displayName": f"Other {j}", "headline": "Designer"}
+        if j % 4 == 0:
+            fields.update(employer=EMPLOYER, visibility={"employer": "everyone"})
+        patch(other, fields)
+        for k in range(1 + j % 3):  # 1–3 mutual connections, spread over the friends
+            connect(friends[(j + 3 * k) % FRIENDS], other)
+    v = client(viewer)
+    control = v.get("/v1/me/suggestion-settings?locale=en").json()["personalised"]
+    r = v.request("PUT", "/v1/me/suggestion-settings", {
+        "personalised": True, "noticeVersion": control["noticeVersion"], "locale": "en",
+        "textSHA256": control["textSHA256"], "initialState": "unchecked", "channel": "api"})
+    assert r.status == 200 and r.json()["personalised"]["on"] is True, r
+    listed = v.get("/v1/me/suggestions?locale=en&limit=50")
+    assert listed.status == 200, listed
+    body = listed.json()
+    assert body["personalised"] is True, "the load viewer's suggestions are not personalised"
+    codes = {reason["code"] for s in body["suggestions"] for reason in s["reasons"]}
+    assert {"mutual-connections", "same-employer"} <= codes, f"the load network yields reasons {codes}"
+    assert len(body["suggestions"]) >= 10, f"only {len(body['suggestions'])} suggestions for the load viewer"
+    return len(body["suggestions"])
+
+
 def test_load_suggestions_read(target):
     store, server, session, _, document = target
     if "get" not in (document.get("paths", {}).get("/v1/me/suggestions") or {}):
         pytest.skip("GET /v1/me/suggestions is not in /openapi.yaml yet: the suggestions load scenario waits for it")
-    data = run_wrk("suggestions", store, f"{server.base_url}/v1/me/suggestions", READ_LUA, {"KITH_WRK_TOKEN": session.token})
+    count = build_network(server, session)
+    print(f"suggestions load on {store}: {FRIENDS} connections, {OTHERS} second-degree people, {count} suggested")
+    data = run_wrk("suggestions", store, f"{server.base_url}/v1/me/suggestions?locale=en", READ_LUA, {"KITH_WRK_TOKEN": session.token})
     assert_clean(data)
+    assert server.alive()

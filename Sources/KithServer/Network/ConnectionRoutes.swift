@@ -28,11 +28,12 @@ struct EndorseBody: StrictDecodable {
     var text: String?
 
     func validate() throws {
-        switch (preset, text?.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        switch (preset, text) {
         case (.some, nil): return
         case (nil, .some(let text)):
-            guard (1...EndorsementTag.maximumTextLength).contains(text.count),
-                !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            let scalars = text.unicodeScalars
+            guard (1...EndorsementTag.maximumTextLength).contains(scalars.count),
+                !scalars.contains(where: \.isControlCharacter), scalars.contains(where: { !$0.properties.isWhitespace })
             else {
                 throw KithError.invalid("text", "A tag has 1 to \(EndorsementTag.maximumTextLength) characters.")
             }
@@ -43,7 +44,7 @@ struct EndorseBody: StrictDecodable {
 
     var tag: EndorsementTag {
         if let preset { return .preset(preset) }
-        return .text((text ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+        return .text(text ?? "")
     }
 }
 

@@ -24,24 +24,34 @@ struct UpdateProfileBody: StrictDecodable {
         values[.school] = school
         values[.city] = city
         values[.avatarURL] = avatarURL
-        return values.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        return values
     }
 
+    /// The contract's rules, exactly as `UpdateProfileRequest` states them: lengths in code points, no
+    /// control characters, an avatar URL that is `https://` with a host.
     func validate() throws {
         for (field, value) in values {
-            guard value.count <= field.maximumLength else {
+            guard value.unicodeScalars.count <= field.maximumLength else {
                 throw KithError.invalid(field.rawValue, "At most \(field.maximumLength) characters.")
             }
-            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            guard !value.unicodeScalars.contains(where: \.isControlCharacter) else {
                 throw KithError.invalid(field.rawValue, "Control characters are not allowed.")
             }
         }
         if let avatarURL = values[.avatarURL], !avatarURL.isEmpty {
-            guard let url = URL(string: avatarURL), url.scheme == "https", url.host != nil else {
+            let host = avatarURL.dropFirst("https://".count).prefix { !"/?#".contains($0) }
+            guard avatarURL.hasPrefix("https://"), !host.isEmpty,
+                !avatarURL.unicodeScalars.contains(where: { $0 == " " })
+            else {
                 throw KithError.invalid("avatarURL", "The avatar URL is an https URL.")
             }
         }
     }
+}
+
+extension Unicode.Scalar {
+    /// C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F).
+    var isControlCharacter: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
 }
 
 struct ProfileResponse: Codable, Sendable {

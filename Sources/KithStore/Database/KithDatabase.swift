@@ -187,6 +187,22 @@ public final class KithDatabase: Service, Sendable {
     }
 }
 
+extension KithDatabase {
+    /// Waits (up to about two seconds) until the PostgreSQL pool started by ``run()`` leases connections:
+    /// a query made before its `run()` task is scheduled fails instead of waiting.
+    func waitUntilReady() async throws {
+        guard backend == .postgres else { return }
+        for attempt in 1... {
+            do {
+                _ = try await read { sql in try await sql.raw("SELECT 1 AS one").all() }
+                return
+            } catch  where attempt < 100 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+}
+
 /// Runs `body` with an open database whose pool is running, then shuts it down.
 public func withDatabase<T: Sendable>(
     url: String,
@@ -197,6 +213,7 @@ public func withDatabase<T: Sendable>(
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await database.run() }
         do {
+            try await database.waitUntilReady()
             let result = try await body(database)
             group.cancelAll()
             await database.close()

@@ -395,7 +395,13 @@ struct SuggestionAPITests {
                 ]
             )
             // Off again takes effect on the next request.
-            #expect(try await app.setSuggestions(viewer, ["personalised": false]).status == .ok)
+            let off = try await app.setSuggestions(viewer, ["personalised": false])
+            #expect(off.status == .ok)
+            // PYM-03: turning it off says what personalisation used and how to delete each.
+            let deletable = (off.json["personalisationData"] as? [[String: String]] ?? []).compactMap {
+                $0["deleteWith"]
+            }
+            #expect(deletable == ["removeConnection", "deleteMyContacts", "updateProfile"])
             #expect(try await app.suggestions(viewer).list["personalised"] as? Bool == false)
         }
     }

@@ -18,6 +18,41 @@ struct SuggestionSettingsResponse: Codable, Sendable {
     var reverseContactSuggestions: ConsentSwitch
     /// Whether others may be shown this person as a suggestion (DSR-09).
     var suggestMeToOthers: Bool
+    /// What personalisation reads and how to delete each (PYM-03). Kith stores no inferred tags: every
+    /// suggestion is computed from these at request time.
+    var personalisationData: [PersonalisationData]
+}
+
+/// One kind of data personalised suggestions use, and the operation that deletes it (PYM-03).
+struct PersonalisationData: Codable, Sendable {
+    var category: String
+    var description: String
+    var deleteWith: String
+
+    static func all(_ locale: NoticeLocale) -> [PersonalisationData] {
+        [
+            PersonalisationData(
+                category: "connections",
+                description: LocalizedText(zhCN: "您的人脉（共同联系人）", en: "Your connections (mutual connections)")
+                    .text(for: locale),
+                deleteWith: "removeConnection"
+            ),
+            PersonalisationData(
+                category: "contact-edges",
+                description: LocalizedText(
+                    zhCN: "通讯录匹配到的用户（未匹配的号码从不保存）",
+                    en: "People your address book matched (unmatched numbers are never kept)"
+                ).text(for: locale),
+                deleteWith: "deleteMyContacts"
+            ),
+            PersonalisationData(
+                category: "profile",
+                description: LocalizedText(zhCN: "您填写的工作单位和学校", en: "The employer and school you entered")
+                    .text(for: locale),
+                deleteWith: "updateProfile"
+            ),
+        ]
+    }
 }
 
 struct UpdateSuggestionSettingsBody: StrictDecodable, ConsentSwitchBody {
@@ -141,7 +176,8 @@ struct SuggestionRoutes {
         return SuggestionSettingsResponse(
             personalised: consentSwitch(.personalisedSuggestions, personalised),
             reverseContactSuggestions: consentSwitch(.reverseContactSuggestions, reverse),
-            suggestMeToOthers: suggestable
+            suggestMeToOthers: suggestable,
+            personalisationData: PersonalisationData.all(locale)
         )
     }
 }

@@ -51,8 +51,13 @@ struct DiscoveryBench: AsyncParsableCommand {
     static func seed(users: Int, database: KithDatabase, vault: PhoneVault) async throws {
         let batch = 100_000
         let notice = PurposeCatalogue.standard.current.version
-        // Random phone_index inserts into a B-tree of millions: keep its pages in memory while seeding.
-        try await database.transaction { sql in try await sql.raw("PRAGMA cache_size = -2000000").run() }
+        // Random phone_index inserts into a B-tree of millions: keep its pages in memory while seeding,
+        // then give the writer back the cache size the store configured.
+        let cacheSize = try await database.transaction { sql in
+            let configured = try await sql.raw("PRAGMA cache_size").first()?.decode(column: "cache_size", as: Int.self)
+            try await sql.raw("PRAGMA cache_size = -2000000").run()
+            return configured ?? -2000
+        }
         @Sendable func rows(_ start: Int) async throws -> [String] {
             let end = min(start + batch, users)
             let parts = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -97,7 +102,9 @@ struct DiscoveryBench: AsyncParsableCommand {
             }
             next = try await upcoming
         }
-        try await database.transaction { sql in try await sql.raw("PRAGMA cache_size = -2000").run() }
+        try await database.transaction { sql in
+            try await sql.raw("PRAGMA cache_size = \(unsafeRaw: String(cacheSize))").run()
+        }
     }
 
     func run() async throws {
@@ -111,7 +118,7 @@ struct DiscoveryBench: AsyncParsableCommand {
         let rounds = self.rounds
         let uploader = UserID(rawValue: "bench-uploader")
         let token = "bench-token-" + UUID().uuidString
-        print("cores available to this process: \(ProcessInfo.processInfo.activeProcessorCount)")
+        print("cores: \(ProcessInfo.processInfo.activeProcessorCount), allowed to this process: \(Self.allowedCores)")
 
         try await withDatabase(url: url, logger: logger) { database in
             try await database.migrate(logger: logger)
@@ -146,6 +153,7 @@ struct DiscoveryBench: AsyncParsableCommand {
             )
 
             let index = DiscoveryIndex()
+            print("measuring on cores: \(Self.allowedCores)")
             start = Date()
             try await index.catchUp(on: database)
             print(
@@ -262,6 +270,14 @@ struct DiscoveryBench: AsyncParsableCommand {
         let (data, response) = try await URLSession.shared.data(for: request)
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, json)
+    }
+
+    /// The cores this process may run on now (`taskset` may narrow them while it runs); activeProcessorCount
+    /// ignores affinity.
+    static var allowedCores: String {
+        (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
+            .dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) ?? "all"
     }
 
     static func percentiles(_ samples: [Double]) -> String {

@@ -128,6 +128,38 @@ struct DiscoveryTests {
         return String(decoding: data, as: UTF8.self)
     }
 
+    @Test("an account made on another node is found on the next upload, even with that node's clock behind")
+    func accountsFromOtherNodes() async throws {
+        let backend = Backend.enabled[0]
+        let clockA = ManualClock()
+        // Node B's clock runs 600 ms behind: its accounts are older than the newest node A has seen.
+        let clockB = ManualClock(millis: clockA.millis - 600)
+        try await withTestDatabaseURL(backend) { url in
+            try await TestApp.run(backend, clock: .manual(clockA), databaseURL: url) { nodeA in
+                try await TestApp.run(backend, clock: .manual(clockB), databaseURL: url) { nodeB in
+                    let (uploaderToken, _) = try await nodeA.signUp("+8613800000371")
+                    try await nodeA.grant(.contactDiscovery, token: uploaderToken)
+                    let (firstToken, first) = try await nodeA.signUp("+8613800000372")
+                    try await Self.makeDiscoverable(nodeA, token: firstToken)
+                    let before = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000372"])
+                    #expect(Self.matchedUsers(before) == [first])
+
+                    let (secondToken, second) = try await nodeB.signUp("+8613800000373")
+                    try await Self.makeDiscoverable(nodeB, token: secondToken)
+                    let after = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000373"])
+                    #expect(Self.matchedUsers(after) == [second])
+
+                    clockA.advance(seconds: 5)
+                    clockB.advance(seconds: 5)
+                    let (thirdToken, third) = try await nodeB.signUp("+8613800000374")
+                    try await Self.makeDiscoverable(nodeB, token: thirdToken)
+                    let later = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000374"])
+                    #expect(Self.matchedUsers(later) == [third])
+                }
+            }
+        }
+    }
+
     @Test("test_CON_05_nondiscoverable_user_is_never_matched_and_turning_off_is_immediate", arguments: Backend.enabled)
     func discoverability(backend: Backend) async throws {
         try await TestApp.run(backend) { app in

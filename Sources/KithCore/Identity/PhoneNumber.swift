@@ -3,9 +3,42 @@
 /// The value is personal information. `description` and `debugDescription` are redacted so that a
 /// phone number interpolated into a log line or an error by mistake prints nothing (ACC-11, CON-03).
 /// Read ``e164`` explicitly where the number itself is needed (encryption, blind index, SMS gateway).
+///
+/// The digits are held as one integer and a digit count, so parsing allocates nothing: contact
+/// discovery parses thousands of numbers per request and forgets almost all of them (CON-03).
 public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The digits after `+`, as an integer (E.164 numbers never start with 0).
+    private let digits: UInt64
+    /// How many digits there are: 8 to 15.
+    private let digitCount: UInt8
+
     /// The number in E.164 form: `+`, country code, subscriber number; 8 to 15 digits.
-    public let e164: String
+    public var e164: String {
+        String(unsafeUninitializedCapacity: Int(digitCount) + 1) { buffer in
+            writeE164(into: UnsafeMutableRawBufferPointer(buffer))
+        }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of ``e164`` in a stack buffer, without making a `String`
+    /// (for keyed digests of many numbers).
+    public func withE164Bytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(byteCount: 16, alignment: 1) { buffer in
+            let count = writeE164(into: buffer)
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes `+` and the digits; returns the byte count.
+    private func writeE164(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = Int(digitCount)
+        buffer[0] = UInt8(ascii: "+")
+        var rest = digits
+        for position in stride(from: count, through: 1, by: -1) {
+            buffer[position] = UInt8(truncatingIfNeeded: rest % 10) + 48
+            rest /= 10
+        }
+        return count + 1
+    }
 
     public var description: String { "PhoneNumber(redacted)" }
     public var debugDescription: String { "PhoneNumber(redacted)" }
@@ -28,14 +61,16 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, CustomDe
     ///   - input: What the person or their address book wrote.
     ///   - defaultRegion: The region used for numbers without an international prefix.
     public static func parse(_ input: String, defaultRegion: Region = .cn) -> Result<PhoneNumber, ParseFailure> {
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
+        var value: UInt64 = 0
+        var count = 0
         var sawPlus = false
         var sawAnything = false
         for scalar in input.unicodeScalars {
             switch scalar {
             case "0"..."9":
-                digits.append(UInt8(scalar.value - 48))
+                // More than 17 digits is refused below; stop accumulating before the integer overflows.
+                if count < 18 { value = value &* 10 &+ UInt64(scalar.value - 48) }
+                count += 1
                 sawAnything = true
             case "+":
                 if sawAnything || sawPlus { return .failure(.invalidCharacters) }
@@ -47,14 +82,15 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, CustomDe
                 return .failure(.invalidCharacters)
             }
         }
-        if digits.isEmpty { return .failure(sawPlus ? .tooShort : .empty) }
-        if digits.count > 17 { return .failure(.tooLong) }
+        if count == 0 { return .failure(sawPlus ? .tooShort : .empty) }
+        if count > 17 { return .failure(.tooLong) }
+        let digits = Digits(value: value, count: count)
 
-        var international: [UInt8]
+        let international: Digits
         if sawPlus {
             international = digits
-        } else if digits.count > 2, digits[0] == 0, digits[1] == 0 {
-            international = Array(digits.dropFirst(2))
+        } else if digits.count > 2, digits.digit(0) == 0, digits.digit(1) == 0 {
+            international = digits.dropFirst(2)
         } else if let national = defaultRegion.nationalToInternational(digits) {
             international = national
         } else {
@@ -69,19 +105,48 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, CustomDe
         return parse(input, defaultRegion: .cn)
     }
 
-    private static func validateInternational(_ digits: [UInt8]) -> Result<PhoneNumber, ParseFailure> {
+    private static func validateInternational(_ digits: Digits) -> Result<PhoneNumber, ParseFailure> {
         if digits.count < 8 { return .failure(.tooShort) }
         if digits.count > 15 { return .failure(.tooLong) }
-        guard digits[0] != 0 else { return .failure(.unknownCountryCode) }
+        guard digits.digit(0) != 0 else { return .failure(.unknownCountryCode) }
         if let region = Region.matching(international: digits), !region.accepts(international: digits) {
             return .failure(.invalidForRegion)
         }
-        var text = "+"
-        text.unicodeScalars.append(contentsOf: digits.map { Unicode.Scalar($0 + 48) })
-        return .success(PhoneNumber(e164: text))
+        return .success(PhoneNumber(digits: digits.value, digitCount: UInt8(digits.count)))
     }
 
-    private init(e164: String) { self.e164 = e164 }
+    private init(digits: UInt64, digitCount: UInt8) {
+        self.digits = digits
+        self.digitCount = digitCount
+    }
+
+    /// A run of up to 19 decimal digits, leading zeros included, as an integer and a count.
+    struct Digits: Hashable, Sendable {
+        var value: UInt64
+        var count: Int
+
+        static let powersOfTen: [UInt64] = (0...19).map { power in (0..<power).reduce(1) { value, _ in value * 10 } }
+
+        var isEmpty: Bool { count == 0 }
+
+        /// The digit at `position` from the left.
+        func digit(_ position: Int) -> UInt64 { value / Self.powersOfTen[count - 1 - position] % 10 }
+
+        var first: UInt64? { isEmpty ? nil : digit(0) }
+
+        func dropFirst(_ k: Int = 1) -> Digits {
+            let kept = max(0, count - k)
+            return Digits(value: value % Self.powersOfTen[kept], count: kept)
+        }
+
+        func starts(with prefix: Digits) -> Bool {
+            count >= prefix.count && value / Self.powersOfTen[count - prefix.count] == prefix.value
+        }
+
+        static func + (lhs: Digits, rhs: Digits) -> Digits {
+            Digits(value: lhs.value * powersOfTen[rhs.count] + rhs.value, count: lhs.count + rhs.count)
+        }
+    }
 }
 
 extension PhoneNumber {
@@ -91,7 +156,7 @@ extension PhoneNumber {
     /// belongs to the SMS provider.
     public struct Region: Hashable, Sendable {
         public let code: String
-        let countryCode: [UInt8]
+        let countryCode: PhoneNumber.Digits
         let trunkPrefix: UInt8?
         /// Allowed national significant number lengths (without trunk prefix).
         let nationalLengths: ClosedRange<Int>
@@ -114,19 +179,22 @@ extension PhoneNumber {
 
         private init(code: String, countryCode: [UInt8], trunkPrefix: UInt8?, nationalLengths: ClosedRange<Int>) {
             self.code = code
-            self.countryCode = countryCode
+            self.countryCode = PhoneNumber.Digits(
+                value: countryCode.reduce(0) { $0 * 10 + UInt64($1) },
+                count: countryCode.count
+            )
             self.trunkPrefix = trunkPrefix
             self.nationalLengths = nationalLengths
         }
 
-        static func matching(international digits: [UInt8]) -> Region? {
+        static func matching(international digits: PhoneNumber.Digits) -> Region? {
             all.first { digits.starts(with: $0.countryCode) }
         }
 
-        func accepts(international digits: [UInt8]) -> Bool {
+        func accepts(international digits: PhoneNumber.Digits) -> Bool {
             let national = digits.dropFirst(countryCode.count)
             guard let first = national.first else { return false }
-            if let trunkPrefix, first == trunkPrefix { return false }
+            if let trunkPrefix, first == UInt64(trunkPrefix) { return false }
             if self == .cn, first == 1, national.dropFirst().first != 0 {
                 return national.count == 11  // mobile numbers: 1xx xxxx xxxx (area code 10 is Beijing)
             }
@@ -134,9 +202,9 @@ extension PhoneNumber {
         }
 
         /// Turns a national form into international digits (country code + national number).
-        func nationalToInternational(_ digits: [UInt8]) -> [UInt8]? {
-            var national = digits[...]
-            if let trunkPrefix, national.first == trunkPrefix {
+        func nationalToInternational(_ digits: PhoneNumber.Digits) -> PhoneNumber.Digits? {
+            var national = digits
+            if let trunkPrefix, national.first == UInt64(trunkPrefix) {
                 national = national.dropFirst()
             }
             if nationalLengths.contains(national.count) {

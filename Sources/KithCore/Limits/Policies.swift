@@ -60,6 +60,8 @@ public struct RateLimitPolicy: Sendable {
     public var codesPerAddress = RateLimit.perHour(30, burst: 10)
     /// Code guesses from one client address, across all verifications.
     public var verifyPerAddress = RateLimit.perHour(120, burst: 30)
+    /// Contact uploads from one client address, new numbers or re-checks (CON-07).
+    public var discoveryUploadsPerAddress = RateLimit.perHour(600, burst: 60)
 
     public init() {}
 }

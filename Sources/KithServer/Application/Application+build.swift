@@ -5,12 +5,14 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
-/// What a test (or another composition) may swap: the edges of the world and the clock.
+/// What a test (or another composition) may swap: the edges of the world, the clock and the rate limits.
 public struct KithOverrides: Sendable {
     public var clock: WallClock = .system
     public var catalogue: PurposeCatalogue = .standard
     public var gateway: (any MessageGateway)?
     public var keys: KithKeys?
+    /// Benchmarks raise the per-address limits to time more requests than one client may send.
+    public var rateLimits = RateLimitPolicy()
 
     public init(
         clock: WallClock = .system,
@@ -70,7 +72,7 @@ public func buildApplication(
         suggestions: PeopleYouMayKnow(network: network),
         messages: MessageDispatcher(gateway: gateway, store: store),
         metrics: PrometheusCollectorRegistry(),
-        rateLimits: RateLimitPolicy(),
+        rateLimits: overrides.rateLimits,
         defaultRegion: configuration.defaultRegion,
         maxBodyBytes: configuration.maxBodyBytes
     )

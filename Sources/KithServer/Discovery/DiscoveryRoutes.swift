@@ -90,7 +90,7 @@ struct DiscoveryRoutes {
             let body = try await request.decodeStrict(UploadContactsBody.self, context: context, maxBytes: 1 << 20)
             try await RateLimiter(store: services.store).take(
                 "discovery-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: .perHour(600, burst: 60)
+                limit: services.rateLimits.discoveryUploadsPerAddress
             )
             let result = try await services.discovery.match(
                 uploader: principal.user,

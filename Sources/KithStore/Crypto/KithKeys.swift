@@ -99,13 +99,16 @@ public struct PhoneVault: Sendable {
 
     /// The keyed blind index of a number, as lower-case hex.
     public func blindIndex(_ phone: PhoneNumber) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array(phone.e164.utf8), using: keys.blindIndex).hexString
+        blindIndexer().index(phone).hexString
     }
 
     /// The raw 32-byte blind index (for compact in-memory match indexes).
     public func blindIndexBytes(_ phone: PhoneNumber) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array(phone.e164.utf8), using: keys.blindIndex))
+        blindIndexer().index(phone).bytes
     }
+
+    /// A blind indexer with the key schedule done, for indexing many numbers.
+    public func blindIndexer() -> BlindIndexer { BlindIndexer(key: keys.blindIndex) }
 
     public func encrypt(_ phone: PhoneNumber) throws -> String {
         try seal(Array(phone.e164.utf8))

@@ -7,43 +7,85 @@ import Synchronization
 /// The in-process index of registered numbers' blind-index prefixes, kept current from the `users`
 /// table before each match (new accounts made on any node are seen on the next request).
 public final class DiscoveryIndex: Sendable {
-    private let state = Mutex<(index: PhonePrefixIndex, watermark: Int64)>((PhonePrefixIndex(), Int64.min))
+    private struct State {
+        var index = PhonePrefixIndex()
+        /// The newest `created_at` loaded; `Int64.min` before the first load.
+        var watermark = Int64.min
+        /// Accounts loaded whose `created_at` lies in the overlap window, `watermark - 1000` onwards.
+        var inWindow = 0
+    }
+
+    /// Accounts are re-read from this far behind the newest one seen, for clock skew between nodes.
+    static let overlapMillis: Int64 = 1000
+
+    private let state = Mutex(State())
 
     public init() {}
 
     public var bytesUsed: Int { state.withLock { $0.index.bytesUsed } }
     public var count: Int { state.withLock { $0.index.count } }
 
+    /// Whether the first, full load has happened.
+    public var isLoaded: Bool { state.withLock { $0.watermark != Int64.min } }
+
     public func contains(_ prefix: UInt64) -> Bool { state.withLock { $0.index.contains(prefix) } }
 
-    /// Loads accounts created since the last catch-up (with a second of overlap for clock skew between nodes).
+    /// The elements whose prefix is in the index, probed under one lock.
+    func filter<Element: Sendable>(_ elements: [Element], prefix: (Element) -> UInt64) -> [Element] {
+        state.withLock { state in elements.filter { state.index.contains(prefix($0)) } }
+    }
+
+    /// Loads accounts created since the last catch-up, reading from `database` (the first, full load).
     public func catchUp(on database: KithDatabase) async throws {
-        let since = state.withLock { $0.watermark }
-        let rows = try await database.read { sql in
-            try await sql.raw(
-                "SELECT phone_index, created_at FROM users WHERE created_at >= \(bind: since == Int64.min ? Int64.min : since - 1000)"
-            ).all().map {
-                (
-                    try $0.decode(column: "phone_index", as: String.self),
-                    try $0.decode(column: "created_at", as: Int64.self)
-                )
+        try await database.read { sql in try await self.catchUp(on: sql) }
+    }
+
+    /// Loads accounts created since the last catch-up, on the caller's connection.
+    ///
+    /// Accounts are read from a second before the newest one seen (clock skew between nodes). When the
+    /// count and newest `created_at` of that window are what the last load left, nothing was added, and
+    /// only that index-only aggregate runs; otherwise the window's rows are read again.
+    public func catchUp(on sql: any SQLDatabase) async throws {
+        let (since, known) = state.withLock { ($0.watermark, $0.inWindow) }
+        let from = since == Int64.min ? Int64.min : since - Self.overlapMillis
+        if since != Int64.min {
+            let window = try await sql.raw(
+                "SELECT COUNT(*) AS n, MAX(created_at) AS newest FROM users WHERE created_at >= \(bind: from)"
+            ).first()
+            let count = try window?.decode(column: "n", as: Int.self) ?? 0
+            let newest = try window?.decode(column: "newest", as: Int64?.self) ?? nil
+            if count == known, count == 0 || newest == since { return }
+        }
+        // Rows are streamed into prefixes: the first load reads every account, and 10 million 64-character
+        // strings would need gigabytes at once.
+        let loaded = Mutex<(prefixes: [UInt64], createdAt: [Int64])>(([], []))
+        try await sql.raw("SELECT phone_index, created_at FROM users WHERE created_at >= \(bind: from)").run { row in
+            let prefix = (try? row.decode(column: "phone_index", as: String.self)).flatMap(
+                PhonePrefixIndex.prefix(hex:)
+            )
+            let createdAt = (try? row.decode(column: "created_at", as: Int64.self)) ?? Int64.min
+            loaded.withLock { loaded in
+                if let prefix { loaded.prefixes.append(prefix) }
+                loaded.createdAt.append(createdAt)
             }
         }
-        guard !rows.isEmpty else { return }
+        let (prefixes, createdAt) = loaded.withLock { ($0.prefixes, $0.createdAt) }
         state.withLock { state in
-            if state.watermark == Int64.min, rows.count > 4096 {
-                state.index = PhonePrefixIndex(prefixes: rows.compactMap { PhonePrefixIndex.prefix(hex: $0.0) })
+            if state.watermark == Int64.min, prefixes.count > 4096 {
+                state.index = PhonePrefixIndex(prefixes: prefixes)
             } else {
-                for (hex, _) in rows {
-                    if let prefix = PhonePrefixIndex.prefix(hex: hex) { state.index.insert(prefix) }
-                }
+                for prefix in prefixes { state.index.insert(prefix) }
             }
-            state.watermark = max(state.watermark, rows.map(\.1).max() ?? state.watermark)
+            // Every row of the new window was among those read: it starts no earlier than the old one.
+            let watermark = max(state.watermark, createdAt.max() ?? Int64.min)
+            state.watermark = watermark
+            state.inWindow =
+                watermark == Int64.min ? 0 : createdAt.count(where: { $0 >= watermark - Self.overlapMillis })
         }
     }
 
     /// Replaces the index wholesale (benchmarks).
-    public func load(_ index: PhonePrefixIndex) { state.withLock { $0 = (index, Int64.max) } }
+    public func load(_ index: PhonePrefixIndex) { state.withLock { $0 = State(index: index, watermark: Int64.max) } }
 }
 
 /// One uploaded entry that matched a discoverable account.
@@ -95,12 +137,16 @@ public struct ContactDiscovery: Sendable {
 
     /// Matches an upload.
     ///
+    /// Numbers are parsed and blind-indexed in memory first. Then one transaction checks the consent,
+    /// the recheck token and the quota, catches the prefix index up, confirms the candidates, keeps the
+    /// edges and the token, and logs the upload with the accounts it found: one commit per upload.
+    ///
     /// - Parameters:
     ///   - numbers: numbers not checked before; each costs quota.
     ///   - previousNumbers: numbers checked before, proven by `recheckToken`; free.
     /// - Throws: `consent-required` without the uploader's `contact-discovery` consent (CON-01);
-    ///   `rate-limited` when the new numbers exceed the quota; `invalid-field` for a token that does
-    ///   not prove `previousNumbers`.
+    ///   `invalid-field` for a token that does not prove `previousNumbers`; `rate-limited` when the new
+    ///   numbers exceed the quota (CON-07). Checked in that order; nothing is kept when one fails.
     public func match(
         uploader: UserID,
         numbers: [String],
@@ -116,80 +162,107 @@ public struct ContactDiscovery: Sendable {
             initiation: initiation,
             detail: "contact upload"
         )
-        try await store.gate.check(act)
-
+        // Catching the prefix index up reads the store while the numbers are parsed and indexed. (The first
+        // load reads every account, on the read connection.)
+        async let caughtUp: Void = index.catchUp(on: store.database)
         let (entries, invalid) = parse(numbers: numbers, previousNumbers: previousNumbers, region: region)
-        let previousSet = Set(entries.filter { $0.source == .previousNumbers }.map(\.blind))
-        let fullSet = Set(entries.map(\.blind))
-        let newCount = fullSet.subtracting(previousSet).count
-
-        if !previousSet.isEmpty || recheckToken != nil {
-            guard let recheckToken, try await knownToken(recheckToken, for: uploader, proves: previousSet) else {
-                throw KithError.invalid(
-                    "recheckToken",
-                    "The token does not prove these previous numbers; upload them as new numbers."
-                )
-            }
+        var previousSet = Set<BlindIndex>(minimumCapacity: previousNumbers.count)
+        var fullSet = Set<BlindIndex>(minimumCapacity: entries.count)
+        for entry in entries {
+            if entry.source == .previousNumbers { previousSet.insert(entry.blind) }
+            fullSet.insert(entry.blind)
         }
-        var remaining = Int(quota.burst)
-        if newCount > 0 {
-            try await RateLimiter(store: store).take(
-                "discovery:" + uploader.rawValue,
-                limit: quota,
-                cost: Double(newCount)
-            )
+        let newCount = fullSet.count - previousSet.count
+        let setSize = fullSet.count
+        let needsToken = !previousSet.isEmpty || recheckToken != nil
+        let presentedToken = recheckToken.flatMap {
+            constantTimeEqual($0, token(for: previousSet, user: uploader)) ? $0 : nil
         }
-        remaining = try await quotaLeft(uploader)
-
-        try await index.catchUp(on: store.database)
-        let candidates = entries.filter { index.contains(PhonePrefixIndex.prefix(of: $0.blind)) }
         let newToken = token(for: fullSet, user: uploader)
+        // The first load reads every account: do it on the read connection, not inside the write.
+        try await caughtUp
+
         let store = self.store
-        let candidateIndexes = Array(Set(candidates.map { $0.blind.hexString }))
-        let (matches, _) = try await store.gate.perform(act) { sql -> ([ContactMatch], detail: String?) in
+        let index = self.index
+        let quota = self.quota
+        let (result, _) = try await store.gate.perform(act) {
+            sql -> ((matches: [ContactMatch], remaining: Int), detail: String?, related: [LoggedAct]) in
+            if needsToken {
+                guard let presentedToken, try await Self.isRemembered(presentedToken, for: uploader, on: sql) else {
+                    throw KithError.invalid(
+                        "recheckToken",
+                        "The token does not prove these previous numbers; upload them as new numbers."
+                    )
+                }
+            }
+            let remaining: Int
+            if newCount > 0 {
+                let left = try await RateLimiter.take(
+                    "discovery:" + uploader.rawValue,
+                    limit: quota,
+                    cost: Double(newCount),
+                    store: store,
+                    on: sql
+                )
+                remaining = Int(min(quota.burst, left))
+            } else {
+                remaining = try await Self.quotaLeft(uploader, quota: quota, store: store, on: sql)
+            }
+
+            let candidates = index.filter(entries) { $0.blind.prefix }
             let accounts = try await Self.discoverableAccounts(
-                candidateIndexes,
+                Array(Set(candidates.map(\.blind))),
                 excluding: uploader,
                 store: store,
                 on: sql
             )
             var matches: [ContactMatch] = []
-            var matchedUsers = Set<UserID>()
+            var matchedUsers: [UserID: String] = [:]
             for entry in candidates {
-                guard let user = accounts[entry.blind.hexString] else { continue }
-                matches.append(ContactMatch(source: entry.source, index: entry.index, userId: user.rawValue))
-                matchedUsers.insert(user)
+                guard let account = accounts[entry.blind] else { continue }
+                matches.append(ContactMatch(source: entry.source, index: entry.index, userId: account.user.rawValue))
+                matchedUsers[account.user] = account.consentID
             }
-            for user in matchedUsers.sorted(by: { $0.rawValue < $1.rawValue }) {
-                try await sql.raw(
-                    """
-                    INSERT INTO contact_edges (owner_id, contact_id, created_at)
-                    VALUES (\(bind: uploader.rawValue), \(bind: user.rawValue), \(bind: store.clock.nowMillis))
-                    ON CONFLICT (owner_id, contact_id) DO NOTHING
-                    """
-                ).run()
-                let consent = try await ConsentLedger(store: store).current(.discoverableByPhone, of: user, on: sql)
-                let targetAct = ProcessingAct(
-                    purpose: .discoverableByPhone,
-                    actor: .user(uploader),
-                    subject: user,
-                    initiation: initiation,
-                    detail: "found by a contact upload"
-                )
-                _ = try await ProcessingGate.append(
-                    targetAct,
-                    basisRef: consent.map { "consent:\($0.id)" },
-                    store: store,
-                    on: sql
+            let found = matchedUsers.sorted { $0.key.rawValue < $1.key.rawValue }
+            if !found.isEmpty {
+                let now = store.clock.nowMillis
+                let insert = sql.insert(into: "contact_edges").columns("owner_id", "contact_id", "created_at")
+                for (user, _) in found {
+                    insert.values(SQLBind(uploader.rawValue), SQLBind(user.rawValue), SQLBind(now))
+                }
+                try await insert.ignoringConflicts(with: ["owner_id", "contact_id"]).run()
+            }
+            let related = found.map { user, consentID in
+                LoggedAct(
+                    ProcessingAct(
+                        purpose: .discoverableByPhone,
+                        actor: .user(uploader),
+                        subject: user,
+                        initiation: initiation,
+                        detail: "found by a contact upload"
+                    ),
+                    basisRef: "consent:\(consentID)"
                 )
             }
-            try await Self.remember(token: newToken, count: fullSet.count, for: uploader, store: store, on: sql)
-            return (matches, detail: "\(fullSet.count) numbers matched \(matchedUsers.count) accounts")
+            // A re-check of the same set hands back the token the store already keeps.
+            if newToken != presentedToken {
+                try await Self.remember(token: newToken, count: setSize, for: uploader, store: store, on: sql)
+            }
+            return (
+                (matches, remaining),
+                detail: "\(setSize) numbers matched \(found.count) accounts",
+                related: related
+            )
         }
-        return ContactMatchResult(matches: matches, invalid: invalid, recheckToken: newToken, quotaRemaining: remaining)
+        return ContactMatchResult(
+            matches: result.matches,
+            invalid: invalid,
+            recheckToken: newToken,
+            quotaRemaining: result.remaining
+        )
     }
 
-    typealias Entry = (source: ContactMatch.Source, index: Int, blind: [UInt8])
+    typealias Entry = (source: ContactMatch.Source, index: Int, blind: BlindIndex)
 
     /// Normalises and blind-indexes the uploaded entries in memory; entries that are not numbers are
     /// reported by position and reason only.
@@ -197,15 +270,12 @@ public struct ContactDiscovery: Sendable {
         var invalid: [InvalidEntry] = []
         var entries: [Entry] = []
         entries.reserveCapacity(numbers.count + previousNumbers.count)
-        // One keyed HMAC state per request, copied per number: the key schedule runs once.
-        let keyed = HMAC<SHA256>(key: store.vault.keys.blindIndex)
+        // One keyed hasher state per request, copied per number: the key schedule runs once.
+        let indexer = store.vault.blindIndexer()
         for (source, list) in [(ContactMatch.Source.previousNumbers, previousNumbers), (.numbers, numbers)] {
             for (position, text) in list.enumerated() {
                 switch PhoneNumber.parse(text, defaultRegion: region) {
-                case .success(let phone):
-                    var mac = keyed
-                    mac.update(data: Array(phone.e164.utf8))
-                    entries.append((source, position, Array(mac.finalize())))
+                case .success(let phone): entries.append((source, position, indexer.index(phone)))
                 case .failure(let reason): invalid.append(InvalidEntry(source: source, index: position, reason: reason))
                 }
             }
@@ -217,54 +287,62 @@ public struct ContactDiscovery: Sendable {
     /// in the store. Returns the discoverable accounts found (benchmarks time this).
     public func resolve(uploader: UserID, numbers: [String], region: PhoneNumber.Region) async throws -> [UserID] {
         let (entries, _) = parse(numbers: numbers, previousNumbers: [], region: region)
-        let candidates = entries.filter { index.contains(PhonePrefixIndex.prefix(of: $0.blind)) }.map {
-            $0.blind.hexString
-        }
+        let candidates = Array(Set(index.filter(entries) { $0.blind.prefix }.map(\.blind)))
         let store = self.store
         return try await store.database.read { sql in
-            Array(try await Self.discoverableAccounts(candidates, excluding: uploader, store: store, on: sql).values)
+            try await Self.discoverableAccounts(candidates, excluding: uploader, store: store, on: sql).values.map(
+                \.user
+            )
         }
     }
 
-    /// The accounts behind full blind indexes that may be found: discoverable now, not suppressed, not the uploader.
+    /// An account that may be found, with the consent it may be found under.
+    struct DiscoverableAccount: Sendable {
+        var user: UserID
+        /// The current `discoverable-by-phone` consent (the one ``ConsentLedger/current(_:of:on:)`` returns).
+        var consentID: String
+    }
+
+    /// The accounts behind full blind indexes that may be found: discoverable now (CON-05), not
+    /// suppressed (CON-08), not the uploader. One query per 500 indexes.
     static func discoverableAccounts(
-        _ indexes: [String],
+        _ indexes: [BlindIndex],
         excluding uploader: UserID,
         store: KithStore,
         on sql: any SQLDatabase
-    ) async throws -> [String: UserID] {
+    ) async throws -> [BlindIndex: DiscoverableAccount] {
         guard !indexes.isEmpty else { return [:] }
-        var found: [String: UserID] = [:]
+        var found: [BlindIndex: DiscoverableAccount] = [:]
         for chunk in stride(from: 0, to: indexes.count, by: 500) {
-            let part = Array(indexes[chunk..<min(chunk + 500, indexes.count)])
-            let rows = try await sql.select().column("id").column("phone_index").from("users")
-                .where("phone_index", .in, part)
-                .where(
-                    SQLColumn("phone_index"),
-                    .notIn,
-                    SQLSubquery.select { $0.column("phone_index").from("number_suppressions") }
-                )
-                .all()
-            var byUser: [UserID: String] = [:]
+            var byHex: [String: BlindIndex] = [:]
+            for index in indexes[chunk..<min(chunk + 500, indexes.count)] { byHex[index.hexString] = index }
+            // CON-05: only accounts whose "let people who have my number find me" consent is current; rows in
+            // the ledger's order, so the last current record is the one ConsentLedger.current names.
+            // CON-08: a suppressed number never matches.
+            let rows = try await sql.raw(
+                """
+                SELECT users.id AS user_id, users.phone_index AS phone_index, consents.id AS consent_id,
+                    consents.notice_version AS notice_version
+                FROM users JOIN consents ON consents.user_id = users.id
+                WHERE users.phone_index IN (\(binds: Array(byHex.keys)))
+                    AND consents.purpose = \(bind: PurposeID.discoverableByPhone.rawValue)
+                    AND consents.withdrawn_at IS NULL
+                    AND NOT EXISTS (
+                        SELECT 1 FROM number_suppressions WHERE number_suppressions.phone_index = users.phone_index)
+                ORDER BY consents.granted_at, consents.id
+                """
+            ).all()
             for row in rows {
-                let user = UserID(rawValue: try row.decode(column: "id", as: String.self))
-                guard user != uploader else { continue }
-                byUser[user] = try row.decode(column: "phone_index", as: String.self)
-            }
-            guard !byUser.isEmpty else { continue }
-            // CON-05: only accounts whose "let people who have my number find me" consent is current.
-            let consents = try await sql.select().column("user_id").column("notice_version").from("consents")
-                .where("purpose", .equal, PurposeID.discoverableByPhone.rawValue)
-                .where(SQLColumn("withdrawn_at"), .is, SQLLiteral.null)
-                .where("user_id", .in, byUser.keys.map(\.rawValue))
-                .all()
-            for row in consents {
                 let user = UserID(rawValue: try row.decode(column: "user_id", as: String.self))
                 let version = try row.decode(column: "notice_version", as: Int.self)
-                guard store.catalogue.consentIsCurrent(for: .discoverableByPhone, givenUnder: version),
-                    let index = byUser[user]
+                guard user != uploader,
+                    store.catalogue.consentIsCurrent(for: .discoverableByPhone, givenUnder: version),
+                    let index = byHex[try row.decode(column: "phone_index", as: String.self)]
                 else { continue }
-                found[index] = user
+                found[index] = DiscoverableAccount(
+                    user: user,
+                    consentID: try row.decode(column: "consent_id", as: String.self)
+                )
             }
         }
         return found
@@ -272,10 +350,13 @@ public struct ContactDiscovery: Sendable {
 
     /// The recheck token of a set of numbers: a keyed digest over their sorted blind indexes. The store
     /// keeps only its SHA-256 and the set's size (Signal's approach).
-    func token(for set: Set<[UInt8]>, user: UserID) -> String {
+    func token(for set: Set<BlindIndex>, user: UserID) -> String {
         var mac = HMAC<SHA256>(key: store.vault.keys.blindIndex)
         mac.update(data: Array("kith-recheck-v1|\(user.rawValue)|".utf8))
-        for blind in set.sorted(by: { $0.lexicographicallyPrecedes($1) }) { mac.update(data: blind) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(set.count * 32)
+        for blind in set.sorted() { blind.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        mac.update(data: bytes)
         return Data(mac.finalize()).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
                 of: "=",
@@ -283,14 +364,12 @@ public struct ContactDiscovery: Sendable {
             )
     }
 
-    func knownToken(_ token: String, for user: UserID, proves set: Set<[UInt8]>) async throws -> Bool {
-        guard constantTimeEqual(token, self.token(for: set, user: user)) else { return false }
+    /// Whether the store remembers handing out `token` to `user` (one of their five latest).
+    static func isRemembered(_ token: String, for user: UserID, on sql: any SQLDatabase) async throws -> Bool {
         let hash = SHA256.hash(data: Array(token.utf8)).hexString
-        return try await store.database.read { sql in
-            try await sql.raw(
-                "SELECT number_count FROM discovery_tokens WHERE user_id = \(bind: user.rawValue) AND token_hash = \(bind: hash)"
-            ).first() != nil
-        }
+        return try await sql.raw(
+            "SELECT number_count FROM discovery_tokens WHERE user_id = \(bind: user.rawValue) AND token_hash = \(bind: hash)"
+        ).first() != nil
     }
 
     static func remember(
@@ -317,19 +396,24 @@ public struct ContactDiscovery: Sendable {
         ).run()
     }
 
-    func quotaLeft(_ user: UserID) async throws -> Int {
+    /// New numbers `user` may still check now (CON-07).
+    static func quotaLeft(
+        _ user: UserID,
+        quota: RateLimit,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws
+        -> Int
+    {
         let now = store.clock.nowSeconds
-        let quota = self.quota
-        return try await store.database.read { sql in
-            guard
-                let row = try await sql.raw(
-                    "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: "discovery:" + user.rawValue)"
-                ).first()
-            else { return Int(quota.burst) }
-            let tokens = try row.decode(column: "tokens", as: Double.self)
-            let updated = try row.decode(column: "updated_at", as: Double.self)
-            return Int(min(quota.burst, tokens + max(0, now - updated) * quota.perSecond))
-        }
+        guard
+            let row = try await sql.raw(
+                "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: "discovery:" + user.rawValue)"
+            ).first()
+        else { return Int(quota.burst) }
+        let tokens = try row.decode(column: "tokens", as: Double.self)
+        let updated = try row.decode(column: "updated_at", as: Double.self)
+        return Int(min(quota.burst, tokens + max(0, now - updated) * quota.perSecond))
     }
 
     /// Deletes the uploader's contact edges (CON-06; also `deleteMyContacts`).

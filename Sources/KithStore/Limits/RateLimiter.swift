@@ -11,33 +11,45 @@ public struct RateLimiter: Sendable {
 
     /// Takes `cost` tokens from `bucket`, or throws ``KithError/Code/rateLimited`` with `Retry-After`.
     public func take(_ bucket: String, limit: RateLimit, cost: Double = 1) async throws {
-        let now = store.clock.nowSeconds
-        let backend = store.database.backend
-        let outcome = try await store.database.transaction { sql -> RateLimit.RetryAfter? in
-            try await sql.raw(
-                "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: now)) ON CONFLICT (bucket) DO NOTHING"
-            ).run()
-            let lock: SQLQueryString = backend == .postgres ? " FOR UPDATE" : ""
-            let row = try await sql.raw(
-                "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)"
-            ).first()
-            let tokens = try row?.decode(column: "tokens", as: Double.self)
-            let updatedAt = try row?.decode(column: "updated_at", as: Double.self)
-            switch limit.take(cost: cost, tokens: tokens, updatedAt: updatedAt, now: now) {
-            case .success(let remaining):
-                try await sql.raw(
-                    "UPDATE rate_buckets SET tokens = \(bind: remaining), updated_at = \(bind: now) WHERE bucket = \(bind: bucket)"
-                ).run()
-                return nil
-            case .failure(let retry):
-                return retry
-            }
+        let store = self.store
+        _ = try await store.database.transaction { sql in
+            try await Self.take(bucket, limit: limit, cost: cost, store: store, on: sql)
         }
-        if let outcome {
+    }
+
+    /// Takes `cost` tokens from `bucket` in the caller's transaction, so a request's limit and its work
+    /// commit together (one commit, and nothing is spent when the work fails).
+    ///
+    /// - Returns: the tokens left in the bucket.
+    /// - Throws: ``KithError/Code/rateLimited`` with `Retry-After`; the caller's transaction rolls back.
+    public static func take(
+        _ bucket: String,
+        limit: RateLimit,
+        cost: Double = 1,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws -> Double {
+        let now = store.clock.nowSeconds
+        try await sql.raw(
+            "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: now)) ON CONFLICT (bucket) DO NOTHING"
+        ).run()
+        let lock: SQLQueryString = store.database.backend == .postgres ? " FOR UPDATE" : ""
+        let row = try await sql.raw(
+            "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)"
+        ).first()
+        let tokens = try row?.decode(column: "tokens", as: Double.self)
+        let updatedAt = try row?.decode(column: "updated_at", as: Double.self)
+        switch limit.take(cost: cost, tokens: tokens, updatedAt: updatedAt, now: now) {
+        case .success(let remaining):
+            try await sql.raw(
+                "UPDATE rate_buckets SET tokens = \(bind: remaining), updated_at = \(bind: now) WHERE bucket = \(bind: bucket)"
+            ).run()
+            return remaining
+        case .failure(let retry):
             throw KithError(
                 .rateLimited,
                 detail: "Too many requests; try again later.",
-                retryAfter: outcome.seconds
+                retryAfter: retry.seconds
             )
         }
     }

@@ -73,6 +73,26 @@ public struct ProcessingGate: Sendable {
         }
     }
 
+    /// ``perform(_:_:)`` for work that processes other people's information on the way (a contact upload
+    /// that finds accounts): the work returns those acts with their basis, and they are logged before
+    /// `act`, in the order given, in one append with one signed tree head.
+    ///
+    /// - Returns: the work's result and the entry of `act`.
+    public func perform<T: Sendable>(
+        _ act: ProcessingAct,
+        _ work: @Sendable (any SQLDatabase) async throws -> (T, detail: String?, related: [LoggedAct])
+    ) async throws -> (T, ProcessingEntry) {
+        let store = self.store
+        return try await store.database.transaction { sql in
+            let basisRef = try await Self.basis(for: act, store: store, on: sql)
+            let (result, detail, related) = try await work(sql)
+            var act = act
+            if let detail { act.detail = detail }
+            let entries = try await Self.append(related + [LoggedAct(act, basisRef: basisRef)], store: store, on: sql)
+            return (result, entries[entries.count - 1])
+        }
+    }
+
     /// ``perform(_:_:)`` for work that needs no replacement detail.
     public func perform<T: Sendable>(
         _ act: ProcessingAct,
@@ -115,34 +135,56 @@ public struct ProcessingGate: Sendable {
     ) async throws
         -> ProcessingEntry
     {
-        let subjects = SubjectKeys(store: store)
-        let subject = try await act.subject.asyncMap { try await subjects.pseudonym(of: $0, on: sql) }
-        let actor: String
-        switch act.actor {
-        case .user(let user):
-            actor = user == act.subject ? (subject ?? "user") : try await subjects.pseudonym(of: user, on: sql)
-        case .anonymous: actor = "anonymous"
-        case .operator(let name): actor = "operator:\(name)"
-        case .system: actor = "system"
+        try await append([LoggedAct(act, basisRef: basisRef)], store: store, on: sql)[0]
+    }
+
+    /// Appends the entries of several acts, in order, in the caller's transaction: the same entries as
+    /// appending them one by one, with the people's pseudonyms looked up together and one signed head.
+    public static func append(
+        _ acts: [LoggedAct],
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws
+        -> [ProcessingEntry]
+    {
+        var people = Set<UserID>()
+        for logged in acts {
+            if let subject = logged.act.subject { people.insert(subject) }
+            if case .user(let user) = logged.act.actor { people.insert(user) }
         }
-        let basis = store.catalogue.purpose(act.purpose)?.basis ?? .legalObligation
-        let draft = EntryDraft(
-            actor: actor,
-            subject: subject,
-            purpose: act.purpose,
-            basis: basis,
-            basisRef: basisRef,
-            initiation: act.initiation,
-            detail: act.detail
-        )
-        return try await store.log.append([draft], at: store.clock.nowMillis, on: sql)[0]
+        let pseudonyms = try await SubjectKeys(store: store).pseudonyms(of: people, on: sql)
+        let drafts = acts.map { logged in
+            let act = logged.act
+            let subject = act.subject.map { pseudonyms[$0] ?? "erased" }
+            let actor: String
+            switch act.actor {
+            case .user(let user): actor = user == act.subject ? (subject ?? "user") : pseudonyms[user] ?? "erased"
+            case .anonymous: actor = "anonymous"
+            case .operator(let name): actor = "operator:\(name)"
+            case .system: actor = "system"
+            }
+            return EntryDraft(
+                actor: actor,
+                subject: subject,
+                purpose: act.purpose,
+                basis: store.catalogue.purpose(act.purpose)?.basis ?? .legalObligation,
+                basisRef: logged.basisRef,
+                initiation: act.initiation,
+                detail: act.detail
+            )
+        }
+        return try await store.log.append(drafts, at: store.clock.nowMillis, on: sql)
     }
 }
 
-extension Optional {
-    func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
-        guard let self else { return nil }
-        return try await transform(self)
+/// A processing act with the reference to its legal basis, ready to be logged.
+public struct LoggedAct: Sendable {
+    public var act: ProcessingAct
+    public var basisRef: String?
+
+    public init(_ act: ProcessingAct, basisRef: String?) {
+        self.act = act
+        self.basisRef = basisRef
     }
 }
 
@@ -168,7 +210,27 @@ public struct SubjectKeys: Sendable {
         else {
             return "erased"
         }
-        let key = SymmetricKey(data: try store.vault.open(try row.decode(column: "key_cipher", as: String.self)))
+        return try pseudonym(keyCipher: try row.decode(column: "key_cipher", as: String.self))
+    }
+
+    /// The pseudonyms of several people, read together; people without a key are "erased".
+    public func pseudonyms(of users: Set<UserID>, on sql: any SQLDatabase) async throws -> [UserID: String] {
+        guard !users.isEmpty else { return [:] }
+        if users.count == 1, let user = users.first { return [user: try await pseudonym(of: user, on: sql)] }
+        let rows = try await sql.select().column("user_id").column("key_cipher").from("subject_keys")
+            .where("user_id", .in, users.map(\.rawValue))
+            .all()
+        var found: [UserID: String] = [:]
+        for row in rows {
+            let user = UserID(rawValue: try row.decode(column: "user_id", as: String.self))
+            found[user] = try pseudonym(keyCipher: try row.decode(column: "key_cipher", as: String.self))
+        }
+        for user in users where found[user] == nil { found[user] = "erased" }
+        return found
+    }
+
+    private func pseudonym(keyCipher: String) throws -> String {
+        let key = SymmetricKey(data: try store.vault.open(keyCipher))
         let mac = HMAC<SHA256>.authenticationCode(for: Array("kith-subject-v1".utf8), using: key)
         return "s:" + Array(mac).prefix(16).hexString
     }

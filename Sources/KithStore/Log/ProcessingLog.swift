@@ -49,13 +49,15 @@ public struct ProcessingLog: Sendable {
     /// Appends entries in the caller's transaction and returns them with their sequence numbers.
     ///
     /// The `UPDATE` of the single state row takes the row lock first, so concurrent appenders on
-    /// PostgreSQL queue up behind each other and the chain stays linear.
+    /// PostgreSQL queue up behind each other and the chain stays linear; it returns the state it locked.
     @discardableResult
     public func append(_ drafts: [EntryDraft], at now: Int64, on sql: any SQLDatabase) async throws -> [ProcessingEntry]
     {
         guard !drafts.isEmpty else { return [] }
-        try await sql.raw("UPDATE log_state SET size = size WHERE id = 1").run()
-        guard let state = try await sql.raw("SELECT size, frontier FROM log_state WHERE id = 1").first() else {
+        guard
+            let state = try await sql.raw("UPDATE log_state SET size = size WHERE id = 1 RETURNING size, frontier")
+                .first()
+        else {
             throw KithError(.internalError, detail: "The processing log is not initialised; run kith migrate.")
         }
         let size = try state.decode(column: "size", as: Int.self)

@@ -92,6 +92,8 @@ public func buildApplication(
     app.beforeServerStarts {
         try await database.migrate(logger: logger)
         try await network.replica.load(from: database, now: store.clock.nowMillis)
+        // Load the discovery index before serving, so the first upload does not pay for it (CON-02).
+        try await services.discovery.index.catchUp(on: database)
     }
     return (app, services)
 }

@@ -125,7 +125,7 @@ public struct ContactMatchResult: Codable, Sendable {
 /// contact edge uploader → account; everything else is forgotten when the request ends (CON-03).
 public struct ContactDiscovery: Sendable {
     let store: KithStore
-    let index: DiscoveryIndex
+    public let index: DiscoveryIndex
     public var quota: RateLimit
 
     /// - Parameter quota: new numbers per account: a burst of 2,000, then 100 a day (CON-07).

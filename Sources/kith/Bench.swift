@@ -30,72 +30,84 @@ struct LedgerBench: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger(.warning)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kith-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var targets = [("sqlite", "sqlite://" + directory.appendingPathComponent("bench.sqlite").path)]
-        if let postgresURL { targets.append(("postgres", postgresURL)) }
         let keys = KithKeys.generate()
-        for (name, url) in targets {
-            try await withDatabase(url: url, logger: logger) { database in
-                if database.backend == .postgres {
-                    try await database.transaction { sql in
-                        try await sql.raw("DROP SCHEMA public CASCADE").run()
-                        try await sql.raw("CREATE SCHEMA public").run()
-                    }
+        try await withBenchStores(postgresURL: postgresURL, logger: logger) { name, database in
+            let log = ProcessingLog(keys: keys)
+            let draft = EntryDraft(
+                actor: "s:0123456789abcdef0123456789abcdef",
+                subject: "s:0123456789abcdef0123456789abcdef",
+                purpose: .contactDiscovery,
+                basis: .consent,
+                basisRef: "consent:c_benchmark0000",
+                initiation: Initiation(
+                    kind: .userRequest,
+                    action: "uploadContacts",
+                    request: "req-0000000000",
+                    session: "sess:0000000000000000"
+                ),
+                detail: "1000 numbers matched 12 accounts"
+            )
+            var start = Date()
+            for _ in 0..<single {
+                try await database.transaction { sql in
+                    try await log.append([draft], at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
                 }
-                try await database.migrate(logger: logger)
-                let log = ProcessingLog(keys: keys)
-                let draft = EntryDraft(
-                    actor: "s:0123456789abcdef0123456789abcdef",
-                    subject: "s:0123456789abcdef0123456789abcdef",
-                    purpose: .contactDiscovery,
-                    basis: .consent,
-                    basisRef: "consent:c_benchmark0000",
-                    initiation: Initiation(
-                        kind: .userRequest,
-                        action: "uploadContacts",
-                        request: "req-0000000000",
-                        session: "sess:0000000000000000"
-                    ),
-                    detail: "1000 numbers matched 12 accounts"
-                )
-                var start = Date()
-                for _ in 0..<single {
-                    try await database.transaction { sql in
-                        try await log.append([draft], at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
-                    }
-                }
-                let singleRate = Double(single) / Date().timeIntervalSince(start)
-                print("[\(name)] single appends: \(Int(singleRate)) entries/s (\(single) transactions of 1)")
-
-                let batchedCount = max(batch * 20, 1)
-                start = Date()
-                for _ in 0..<(batchedCount / batch) {
-                    let drafts = Array(repeating: draft, count: batch)
-                    try await database.transaction { sql in
-                        try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
-                    }
-                }
-                let batchedRate = Double(batchedCount) / Date().timeIntervalSince(start)
-                print("[\(name)] batched appends: \(Int(batchedRate)) entries/s (transactions of \(batch))")
-
-                var filled = single + batchedCount
-                while filled < entries {
-                    let count = min(5_000, entries - filled)
-                    let drafts = Array(repeating: draft, count: count)
-                    try await database.transaction { sql in
-                        try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
-                    }
-                    filled += count
-                }
-                start = Date()
-                let report = try await ProcessingLog.verify(on: database, publicKey: log.publicKey)
-                let seconds = Date().timeIntervalSince(start)
-                print(
-                    "[\(name)] verify: \(report.entries) entries in \(String(format: "%.2f", seconds)) s, intact: \(report.isIntact)"
-                )
             }
+            let singleRate = Double(single) / Date().timeIntervalSince(start)
+            print("[\(name)] single appends: \(Int(singleRate)) entries/s (\(single) transactions of 1)")
+
+            let batchedCount = max(batch * 20, 1)
+            start = Date()
+            for _ in 0..<(batchedCount / batch) {
+                let drafts = Array(repeating: draft, count: batch)
+                try await database.transaction { sql in
+                    try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
+                }
+            }
+            let batchedRate = Double(batchedCount) / Date().timeIntervalSince(start)
+            print("[\(name)] batched appends: \(Int(batchedRate)) entries/s (transactions of \(batch))")
+
+            var filled = single + batchedCount
+            while filled < entries {
+                let count = min(5_000, entries - filled)
+                let drafts = Array(repeating: draft, count: count)
+                try await database.transaction { sql in
+                    try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
+                }
+                filled += count
+            }
+            start = Date()
+            let report = try await ProcessingLog.verify(on: database, publicKey: log.publicKey)
+            let seconds = Date().timeIntervalSince(start)
+            print(
+                "[\(name)] verify: \(report.entries) entries in \(String(format: "%.2f", seconds)) s, intact: \(report.isIntact)"
+            )
+        }
+    }
+}
+
+/// Runs `body` on a fresh, migrated SQLite store in a temporary directory, then (when `postgresURL` is
+/// given) on that PostgreSQL database after emptying its `public` schema.
+func withBenchStores(
+    postgresURL: String?,
+    logger: Logger,
+    _ body: @Sendable (_ name: String, KithDatabase) async throws -> Void
+) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kith-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var targets = [("sqlite", "sqlite://" + directory.appendingPathComponent("bench.sqlite").path)]
+    if let postgresURL { targets.append(("postgres", postgresURL)) }
+    for (name, url) in targets {
+        try await withDatabase(url: url, logger: logger) { database in
+            if database.backend == .postgres {
+                try await database.transaction { sql in
+                    try await sql.raw("DROP SCHEMA public CASCADE").run()
+                    try await sql.raw("CREATE SCHEMA public").run()
+                }
+            }
+            try await database.migrate(logger: logger)
+            try await body(name, database)
         }
     }
 }

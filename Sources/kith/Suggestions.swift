@@ -66,45 +66,31 @@ struct SuggestionsBench: AsyncParsableCommand {
         guard sqlUsers > 0 else { return }
 
         let logger = makeLogger(.warning)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kith-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var targets = [("sqlite", "sqlite://" + directory.appendingPathComponent("bench.sqlite").path)]
-        if let postgresURL { targets.append(("postgres", postgresURL)) }
-        for (name, url) in targets {
-            try await withDatabase(url: url, logger: logger) { database in
-                if database.backend == .postgres {
-                    try await database.transaction { sql in
-                        try await sql.raw("DROP SCHEMA public CASCADE").run()
-                        try await sql.raw("CREATE SCHEMA public").run()
-                    }
+        try await withBenchStores(postgresURL: postgresURL, logger: logger) { name, database in
+            print("... [\(name)] loading \(report.graph.edgeCount * 2) connection rows")
+            let start = ContinuousClock.now
+            try await SQLSuggestionBaseline.load(report.graph, into: database)
+            print("[\(name)] load: \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
+            for latency in report.latencies {
+                let sample = Array((report.sampledUsers[latency.targetDegree] ?? []).prefix(sqlUsers))
+                var seconds: [Double] = []
+                var agree = 0
+                for user in sample {
+                    let begin = ContinuousClock.now
+                    let top = try await SQLSuggestionBaseline.topTen(for: user, on: database)
+                    seconds.append((ContinuousClock.now - begin).seconds)
+                    let engine = report.graph.suggestions(for: user, k: 10).map(\.candidate)
+                    if Set(top) == Set(engine) { agree += 1 }
                 }
-                try await database.migrate(logger: logger)
-                print("... [\(name)] loading \(report.graph.edgeCount * 2) connection rows")
-                let start = ContinuousClock.now
-                try await SQLSuggestionBaseline.load(report.graph, into: database)
-                print("[\(name)] load: \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
-                for latency in report.latencies {
-                    let sample = Array((report.sampledUsers[latency.targetDegree] ?? []).prefix(sqlUsers))
-                    var seconds: [Double] = []
-                    var agree = 0
-                    for user in sample {
-                        let begin = ContinuousClock.now
-                        let top = try await SQLSuggestionBaseline.topTen(for: user, on: database)
-                        seconds.append((ContinuousClock.now - begin).seconds)
-                        let engine = report.graph.suggestions(for: user, k: 10).map(\.candidate)
-                        if Set(top) == Set(engine) { agree += 1 }
-                    }
-                    seconds.sort()
-                    let p50 = seconds[seconds.count / 2]
-                    print(
-                        "[\(name)] SQL top 10, degree~\(latency.targetDegree) (\(sample.count) users): "
-                            + "p50 \(String(format: "%.1f", p50 * 1e3)) ms, max \(String(format: "%.1f", seconds.last! * 1e3)) ms; "
-                            + "graph engine p50 \(String(format: "%.3f", latency.p50 * 1e3)) ms; "
-                            + "ratio SQL/engine \(String(format: "%.0f", p50 / latency.p50))x; "
-                            + "same top 10: \(agree)/\(sample.count)"
-                    )
-                }
+                seconds.sort()
+                let p50 = seconds[seconds.count / 2]
+                print(
+                    "[\(name)] SQL top 10, degree~\(latency.targetDegree) (\(sample.count) users): "
+                        + "p50 \(String(format: "%.1f", p50 * 1e3)) ms, max \(String(format: "%.1f", seconds.last! * 1e3)) ms; "
+                        + "graph engine p50 \(String(format: "%.3f", latency.p50 * 1e3)) ms; "
+                        + "ratio SQL/engine \(String(format: "%.0f", p50 / latency.p50))x; "
+                        + "same top 10: \(agree)/\(sample.count)"
+                )
             }
         }
     }

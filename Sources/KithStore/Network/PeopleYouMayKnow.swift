@@ -59,6 +59,8 @@ public struct PeopleYouMayKnow: Sendable {
         var reverseContacts: Bool
         /// Blocked either way, dismissed, pending requests either way.
         var excluded: Set<UserID>
+        /// The viewer's own profile; read only for personalised suggestions (PYM-02).
+        var profile: Profile
     }
 
     func viewer(_ user: UserID, on sql: any SQLDatabase) async throws -> Viewer {
@@ -73,11 +75,13 @@ public struct PeopleYouMayKnow: Sendable {
         ).all() {
             excluded.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
         }
+        let personalised = try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil
         return Viewer(
             user: user,
-            personalised: try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil,
+            personalised: personalised,
             reverseContacts: try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil,
-            excluded: excluded
+            excluded: excluded,
+            profile: personalised ? try await SocialNetwork.profile(of: user, on: sql) : Profile()
         )
     }
 
@@ -149,7 +153,7 @@ public struct PeopleYouMayKnow: Sendable {
         let users = replica.users(of: nodes).filter { !viewer.excluded.contains($0) }
         let suggestions = try await store.database.read { sql in
             let profiles = try await SocialNetwork.profiles(of: users, on: sql)
-            let suggestable = try await Self.suggestable(users, on: sql)
+            let suggestable = try await SocialNetwork.suggestable(users, on: sql)
             return users.compactMap { user -> SuggestedPerson? in
                 guard suggestable.contains(user), let profile = profiles[user],
                     profile.value(.displayName, for: .other) != nil
@@ -196,7 +200,7 @@ public struct PeopleYouMayKnow: Sendable {
                 candidates.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
             }
         }
-        let own = try await SocialNetwork.profile(of: viewer.user, on: sql)
+        let own = viewer.profile
         for (field, key, flag) in [
             (ProfileField.employer, "employer_key", "employer_public"), (.school, "school_key", "school_public"),
         ] {
@@ -226,7 +230,7 @@ public struct PeopleYouMayKnow: Sendable {
             guard let node = replica.existingNode(for: candidate) else { return true }
             return !replica.graph.areConnected(viewerNode, node)
         }
-        eligible.formIntersection(try await Self.suggestable(eligible, on: sql))
+        eligible.formIntersection(try await SocialNetwork.suggestable(eligible, on: sql))
         guard !eligible.isEmpty else { return [] }
         let list = Array(eligible)
 
@@ -250,8 +254,8 @@ public struct PeopleYouMayKnow: Sendable {
         }
         let named = Set(mutualsOf.values.flatMap { $0.prefix(Self.namedMutualLookup) })
         let namedUsers = replica.users(of: Array(named))
-        let names = try await SocialNetwork.profiles(of: namedUsers + list + [viewer.user], on: sql)
-        let own = names[viewer.user] ?? Profile()
+        let names = try await SocialNetwork.profiles(of: namedUsers + list, on: sql)
+        let own = viewer.profile
 
         var scored: [(score: Double, user: UserID, person: SuggestedPerson)] = []
         for candidate in list {
@@ -337,19 +341,6 @@ public struct PeopleYouMayKnow: Sendable {
 
     /// How many of the strongest mutual connections are looked at to find up to three with names the viewer may see.
     static let namedMutualLookup = 10
-
-    static func suggestable(_ users: some Collection<UserID>, on sql: any SQLDatabase) async throws -> Set<UserID> {
-        var optedOut: Set<UserID> = []
-        let ids = users.map(\.rawValue)
-        for chunk in stride(from: 0, to: ids.count, by: 500) {
-            for row in try await sql.select().column("user_id").from("profiles").where("suggestable", .equal, 0)
-                .where("user_id", .in, Array(ids[chunk..<min(chunk + 500, ids.count)])).all()
-            {
-                optedOut.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
-            }
-        }
-        return Set(users).subtracting(optedOut)
-    }
 
     /// Which of `others` are at the far end of a contact edge from `user`: uploaded by `user`
     /// (`outgoing`), or uploaders of `user`'s number (`incoming`).

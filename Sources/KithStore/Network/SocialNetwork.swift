@@ -153,10 +153,26 @@ public struct SocialNetwork: Sendable {
         return summaries
     }
 
-    /// Whether a person opted out of being suggested to others (DSR-09).
+    /// Which of `users` have not opted out of being suggested to others (DSR-09).
+    public static func suggestable(
+        _ users: some Collection<UserID>,
+        on sql: any SQLDatabase
+    ) async throws -> Set<UserID> {
+        var optedOut: Set<UserID> = []
+        let ids = users.map(\.rawValue)
+        for chunk in stride(from: 0, to: ids.count, by: 500) {
+            for row in try await sql.select().column("user_id").from("profiles").where("suggestable", .equal, 0)
+                .where("user_id", .in, Array(ids[chunk..<min(chunk + 500, ids.count)])).all()
+            {
+                optedOut.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
+            }
+        }
+        return Set(users).subtracting(optedOut)
+    }
+
+    /// Whether a person has not opted out of being suggested to others (DSR-09).
     public static func suggestable(_ user: UserID, on sql: any SQLDatabase) async throws -> Bool {
-        let row = try await sql.raw("SELECT suggestable FROM profiles WHERE user_id = \(bind: user.rawValue)").first()
-        return try row?.decode(column: "suggestable", as: Int.self) != 0
+        try await suggestable([user], on: sql).contains(user)
     }
 
     // MARK: Writing
@@ -187,7 +203,7 @@ public struct SocialNetwork: Sendable {
         hidesConnections: Bool?,
         initiation: Initiation
     ) async throws -> Profile {
-        let profile = try await write(user, "profile updated", initiation) { sql, now in
+        let (profile, suggestable) = try await write(user, "profile updated", initiation) { sql, now in
             var profile = try await Self.profile(of: user, on: sql)
             let before = profile
             profile.values.merge(values) { $1 }
@@ -197,9 +213,8 @@ public struct SocialNetwork: Sendable {
             if before.hidesConnections != profile.hidesConnections {
                 try await GraphReplica.recordChange(user, nil, at: now, on: sql)
             }
-            return profile
+            return (profile, try await Self.suggestable(user, on: sql))
         }
-        let suggestable = try await store.database.read { try await Self.suggestable(user, on: $0) }
         replica.apply(user, hidesConnections: profile.hidesConnections, suggestable: suggestable)
         return profile
     }

@@ -128,7 +128,8 @@ struct DiscoveryTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    @Test("an account made on another node is found on the next upload, even with that node's clock behind")
+    /// CON-05: the match index holds only people who chose to be found, and catches up from the consent ledger.
+    @Test("a person made discoverable on another node is found on the next upload, even with that node's clock behind")
     func accountsFromOtherNodes() async throws {
         let backend = Backend.enabled[0]
         let clockA = ManualClock()
@@ -155,6 +156,29 @@ struct DiscoveryTests {
                     try await Self.makeDiscoverable(nodeB, token: thirdToken)
                     let later = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000374"])
                     #expect(Self.matchedUsers(later) == [third])
+
+                    // Registered long before, discoverable only now; then off and on again, all on node B.
+                    let (fourthToken, fourth) = try await nodeA.signUp("+8613800000375")
+                    let hidden = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000375"])
+                    #expect(Self.matchedUsers(hidden).isEmpty)
+                    clockA.advance(seconds: 5)
+                    clockB.advance(seconds: 5)
+                    try await Self.makeDiscoverable(nodeB, token: fourthToken)
+                    let found = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000375"])
+                    #expect(Self.matchedUsers(found) == [fourth])
+                    let off = try await nodeB.call(
+                        .put,
+                        "/v1/me/discoverability",
+                        token: fourthToken,
+                        json: ["discoverable": false]
+                    )
+                    #expect(off.status == .ok)
+                    let gone = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000375"])
+                    #expect(Self.matchedUsers(gone).isEmpty, "withdrawal on B is honoured by A at once")
+                    clockB.advance(seconds: 1)
+                    try await Self.makeDiscoverable(nodeB, token: fourthToken)
+                    let again = try await Self.upload(nodeA, token: uploaderToken, ["+8613800000375"])
+                    #expect(Self.matchedUsers(again) == [fourth])
                 }
             }
         }

@@ -247,6 +247,16 @@ public enum Migrations {
                 "CREATE INDEX graph_changes_at ON graph_changes (at)",
             ]
         ),
+        Migration(
+            id: "0007-discoverable-index",
+            statements: [
+                // Contact discovery keeps an in-memory index of the people who chose to be found by their number
+                // (CON-05) and catches it up from the newest grants on every upload. Not led by `purpose`: an
+                // index on it would tempt SQLite's planner (no statistics) to start the confirmation query from
+                // every discoverable person instead of the few uploaded numbers.
+                "CREATE INDEX consents_granted ON consents (granted_at, purpose)"
+            ]
+        ),
     ]
 }
 

@@ -4,18 +4,23 @@ import KithCore
 import SQLKit
 import Synchronization
 
-/// The in-process index of registered numbers' blind-index prefixes, kept current from the `users`
-/// table before each match (new accounts made on any node are seen on the next request).
+/// The in-process index of the blind-index prefixes of people who chose to be found by their number
+/// (CON-05), caught up from the consent ledger before each match: a grant made on any node is seen on
+/// the next upload. The store still confirms every candidate, so a withdrawal takes effect at once
+/// even before the index forgets it.
+///
+/// Only discoverable people are in it: an uploaded number of someone who is registered but not
+/// discoverable ends in memory exactly like a stranger's, without reaching a query.
 public final class DiscoveryIndex: Sendable {
     private struct State {
         var index = PhonePrefixIndex()
-        /// The newest `created_at` loaded; `Int64.min` before the first load.
+        /// The newest `granted_at` loaded; `Int64.min` before the first load.
         var watermark = Int64.min
-        /// Accounts loaded whose `created_at` lies in the overlap window, `watermark - 1000` onwards.
+        /// Grants loaded whose `granted_at` lies in the overlap window, `watermark - 1000` onwards.
         var inWindow = 0
     }
 
-    /// Accounts are re-read from this far behind the newest one seen, for clock skew between nodes.
+    /// Grants are re-read from this far behind the newest one seen, for clock skew between nodes.
     static let overlapMillis: Int64 = 1000
 
     private let state = Mutex(State())
@@ -35,41 +40,54 @@ public final class DiscoveryIndex: Sendable {
         state.withLock { state in elements.filter { state.index.contains(prefix($0)) } }
     }
 
-    /// Loads accounts created since the last catch-up, reading from `database` (the first, full load).
+    /// Loads the grants made since the last catch-up, reading from `database` (the first, full load).
     public func catchUp(on database: KithDatabase) async throws {
         try await database.read { sql in try await self.catchUp(on: sql) }
     }
 
-    /// Loads accounts created since the last catch-up, on the caller's connection.
+    /// Loads the `discoverable-by-phone` grants made since the last catch-up, on the caller's connection.
     ///
-    /// Accounts are read from a second before the newest one seen (clock skew between nodes). When the
-    /// count and newest `created_at` of that window are what the last load left, nothing was added, and
+    /// Grants are read from a second before the newest one seen (clock skew between nodes). When the
+    /// count and newest `granted_at` of that window are what the last load left, nothing was added, and
     /// only that index-only aggregate runs; otherwise the window's rows are read again.
     public func catchUp(on sql: any SQLDatabase) async throws {
+        let purpose = PurposeID.discoverableByPhone.rawValue
         let (since, known) = state.withLock { ($0.watermark, $0.inWindow) }
         let from = since == Int64.min ? Int64.min : since - Self.overlapMillis
         if since != Int64.min {
             let window = try await sql.raw(
-                "SELECT COUNT(*) AS n, MAX(created_at) AS newest FROM users WHERE created_at >= \(bind: from)"
+                """
+                SELECT COUNT(*) AS n, MAX(granted_at) AS newest FROM consents
+                WHERE purpose = \(bind: purpose) AND granted_at >= \(bind: from)
+                """
             ).first()
             let count = try window?.decode(column: "n", as: Int.self) ?? 0
             let newest = try window?.decode(column: "newest", as: Int64?.self) ?? nil
             if count == known, count == 0 || newest == since { return }
         }
-        // Rows are streamed into prefixes: the first load reads every account, and 10 million 64-character
-        // strings would need gigabytes at once.
-        let loaded = Mutex<(prefixes: [UInt64], createdAt: [Int64])>(([], []))
-        try await sql.raw("SELECT phone_index, created_at FROM users WHERE created_at >= \(bind: from)").run { row in
-            let prefix = (try? row.decode(column: "phone_index", as: String.self)).flatMap(
-                PhonePrefixIndex.prefix(hex:)
-            )
-            let createdAt = (try? row.decode(column: "created_at", as: Int64.self)) ?? Int64.min
+        // Rows are streamed into prefixes: the first load reads every grant, and millions of 64-character
+        // strings would need gigabytes at once. Withdrawn grants count for the window but add no prefix.
+        let loaded = Mutex<(prefixes: [UInt64], grantedAt: [Int64])>(([], []))
+        try await sql.raw(
+            """
+            SELECT users.phone_index AS phone_index, consents.granted_at AS granted_at,
+                consents.withdrawn_at AS withdrawn_at
+            FROM consents JOIN users ON users.id = consents.user_id
+            WHERE consents.purpose = \(bind: purpose) AND consents.granted_at >= \(bind: from)
+            """
+        ).run { row in
+            let withdrawn = (try? row.decode(column: "withdrawn_at", as: Int64?.self)) ?? nil
+            let prefix =
+                withdrawn == nil
+                ? (try? row.decode(column: "phone_index", as: String.self)).flatMap(PhonePrefixIndex.prefix(hex:))
+                : nil
+            let grantedAt = (try? row.decode(column: "granted_at", as: Int64.self)) ?? Int64.min
             loaded.withLock { loaded in
                 if let prefix { loaded.prefixes.append(prefix) }
-                loaded.createdAt.append(createdAt)
+                loaded.grantedAt.append(grantedAt)
             }
         }
-        let (prefixes, createdAt) = loaded.withLock { ($0.prefixes, $0.createdAt) }
+        let (prefixes, grantedAt) = loaded.withLock { ($0.prefixes, $0.grantedAt) }
         state.withLock { state in
             if state.watermark == Int64.min, prefixes.count > 4096 {
                 state.index = PhonePrefixIndex(prefixes: prefixes)
@@ -77,10 +95,10 @@ public final class DiscoveryIndex: Sendable {
                 for prefix in prefixes { state.index.insert(prefix) }
             }
             // Every row of the new window was among those read: it starts no earlier than the old one.
-            let watermark = max(state.watermark, createdAt.max() ?? Int64.min)
+            let watermark = max(state.watermark, grantedAt.max() ?? Int64.min)
             state.watermark = watermark
             state.inWindow =
-                watermark == Int64.min ? 0 : createdAt.count(where: { $0 >= watermark - Self.overlapMillis })
+                watermark == Int64.min ? 0 : grantedAt.count(where: { $0 >= watermark - Self.overlapMillis })
         }
     }
 
@@ -301,6 +319,7 @@ public struct ContactDiscovery: Sendable {
         var user: UserID
         /// The current `discoverable-by-phone` consent (the one ``ConsentLedger/current(_:of:on:)`` returns).
         var consentID: String
+        var grantedAt: Int64
     }
 
     /// The accounts behind full blind indexes that may be found: discoverable now (CON-05), not
@@ -316,20 +335,19 @@ public struct ContactDiscovery: Sendable {
         for chunk in stride(from: 0, to: indexes.count, by: 500) {
             var byHex: [String: BlindIndex] = [:]
             for index in indexes[chunk..<min(chunk + 500, indexes.count)] { byHex[index.hexString] = index }
-            // CON-05: only accounts whose "let people who have my number find me" consent is current; rows in
-            // the ledger's order, so the last current record is the one ConsentLedger.current names.
-            // CON-08: a suppressed number never matches.
+            // CON-05: only accounts whose "let people who have my number find me" consent is current.
+            // CON-08: a suppressed number never matches. No ORDER BY: with one, SQLite's planner may start from
+            // the consents to avoid a sort; the rows are few and ordered here.
             let rows = try await sql.raw(
                 """
                 SELECT users.id AS user_id, users.phone_index AS phone_index, consents.id AS consent_id,
-                    consents.notice_version AS notice_version
+                    consents.notice_version AS notice_version, consents.granted_at AS granted_at
                 FROM users JOIN consents ON consents.user_id = users.id
                 WHERE users.phone_index IN (\(binds: Array(byHex.keys)))
                     AND consents.purpose = \(bind: PurposeID.discoverableByPhone.rawValue)
                     AND consents.withdrawn_at IS NULL
                     AND NOT EXISTS (
                         SELECT 1 FROM number_suppressions WHERE number_suppressions.phone_index = users.phone_index)
-                ORDER BY consents.granted_at, consents.id
                 """
             ).all()
             for row in rows {
@@ -339,10 +357,17 @@ public struct ContactDiscovery: Sendable {
                     store.catalogue.consentIsCurrent(for: .discoverableByPhone, givenUnder: version),
                     let index = byHex[try row.decode(column: "phone_index", as: String.self)]
                 else { continue }
-                found[index] = DiscoverableAccount(
+                let account = DiscoverableAccount(
                     user: user,
-                    consentID: try row.decode(column: "consent_id", as: String.self)
+                    consentID: try row.decode(column: "consent_id", as: String.self),
+                    grantedAt: try row.decode(column: "granted_at", as: Int64.self)
                 )
+                // The last current record in the ledger's order is the one ConsentLedger.current names.
+                if let known = found[index], (known.grantedAt, known.consentID) > (account.grantedAt, account.consentID)
+                {
+                    continue
+                }
+                found[index] = account
             }
         }
         return found

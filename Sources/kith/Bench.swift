@@ -49,7 +49,7 @@ struct LedgerBench: AsyncParsableCommand {
             )
             var start = Date()
             for _ in 0..<single {
-                try await database.transaction { sql in
+                _ = try await database.transaction { sql in
                     try await log.append([draft], at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
                 }
             }
@@ -60,7 +60,7 @@ struct LedgerBench: AsyncParsableCommand {
             start = Date()
             for _ in 0..<(batchedCount / batch) {
                 let drafts = Array(repeating: draft, count: batch)
-                try await database.transaction { sql in
+                _ = try await database.transaction { sql in
                     try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
                 }
             }
@@ -71,7 +71,7 @@ struct LedgerBench: AsyncParsableCommand {
             while filled < entries {
                 let count = min(5_000, entries - filled)
                 let drafts = Array(repeating: draft, count: count)
-                try await database.transaction { sql in
+                _ = try await database.transaction { sql in
                     try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
                 }
                 filled += count

@@ -26,7 +26,7 @@ struct ProcessingLogTests {
                 d.detail = "test entry \(written + i)"
                 return d
             }
-            try await store.database.transaction { sql in
+            _ = try await store.database.transaction { sql in
                 try await store.log.append(drafts, at: store.clock.nowMillis, on: sql)
             }
             written += batch

@@ -79,7 +79,11 @@ public struct KithKeys: Sendable {
             logSigningKey: keys.logSigning.rawRepresentation.base64EncodedString()
         )
         let data = try JSONEncoder().encode(file)
-        FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+        // Keys that were not kept would leave every phone number stored with them unreadable on the next start.
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+        else {
+            throw KithError(.internalError, detail: "The development key file could not be written.")
+        }
         logger.warning(
             "generated development keys into a local key file; configure KITH_ENCRYPTION_KEY, KITH_BLIND_INDEX_KEY and KITH_LOG_SIGNING_KEY in production",
             metadata: ["keyFile": "\(path)"]

@@ -1,13 +1,15 @@
-/// A compact set of blind-index prefixes of registered phone numbers, used to decide without touching
-/// the database whether an uploaded number can belong to anyone (CON-02, CON-03).
+/// A compact set of blind-index prefixes of the phone numbers of people who chose to be found by them,
+/// used to decide without touching the database whether an uploaded number can match anyone (CON-02,
+/// CON-03, CON-05).
 ///
-/// Each entry is the first 8 bytes of `HMAC-SHA256(indexKey, E.164)`: 8 bytes per registered user. A
-/// hit is only a candidate, confirmed against the store by the full index; a miss ends the number's
-/// life in memory, so numbers of non-users never reach a query, a log line or a table.
+/// Each entry is the first 8 bytes of `HMAC-SHA256(indexKey, E.164)`: 8 bytes per person. A hit is
+/// only a candidate, confirmed against the store by the full index; a miss ends the number's life in
+/// memory, so numbers of non-users (and of users who are not discoverable) never reach a query, a log
+/// line or a table.
 ///
 /// The prefixes are uniformly distributed (they are HMAC outputs), so a directory over their top bits,
-/// with about one slot per two entries (2 bytes per user), sends a lookup straight to a run of a few
-/// entries: two cache misses per lookup instead of a binary search's twenty-odd at 10 million users.
+/// with about one slot per two entries (2 bytes per person), sends a lookup straight to a run of a few
+/// entries: two cache misses per lookup instead of a binary search's twenty-odd at 10 million entries.
 public struct PhonePrefixIndex: Sendable {
     private var sorted: [UInt64] = []
     /// `directory[b]..<directory[b + 1]` is the run of `sorted` whose top `directoryBits` bits are `b`.

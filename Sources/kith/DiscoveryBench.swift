@@ -123,10 +123,14 @@ struct DiscoveryBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if kept == nil { try? FileManager.default.removeItem(at: directory) } }
         let url = "sqlite://" + directory.appendingPathComponent("bench.sqlite").path
-        let keys =
-            kept == nil
-            ? KithKeys.generate()
-            : try KithKeys.loadOrCreate(keyFile: directory.appendingPathComponent("keys.json").path, logger: logger)
+        let keyFile = directory.appendingPathComponent("keys.json").path
+        // A kept store is only readable with the keys it was seeded with.
+        if kept != nil, FileManager.default.fileExists(atPath: directory.appendingPathComponent("bench.sqlite").path),
+            !FileManager.default.fileExists(atPath: keyFile)
+        {
+            throw ValidationError("\(directory.path) holds a store without its keys.json; use an empty directory.")
+        }
+        let keys = kept == nil ? KithKeys.generate() : try KithKeys.loadOrCreate(keyFile: keyFile, logger: logger)
         let users = self.users
         let rounds = self.rounds
         let uploader = UserID(rawValue: "bench-uploader")
@@ -147,6 +151,12 @@ struct DiscoveryBench: AsyncParsableCommand {
                 try await Self.seed(users: users, database: database, vault: vault)
                 print("seeded \(users) users in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
             } else {
+                // The seeded users plus the uploader, or the store is not what this run would seed.
+                guard present == users + 1 else {
+                    throw ValidationError(
+                        "\(directory.path) holds \(present - 1) seeded users, not \(users); pass --users \(present - 1) or an empty directory."
+                    )
+                }
                 print("seeded: reusing \(present - 1) users in \(directory.path)")
             }
             let uploaderPhone = try PhoneNumber.parse(Self.number(1, prefix: "136")).get()

@@ -4,8 +4,8 @@
 ///
 /// Each entry is the first 8 bytes of `HMAC-SHA256(indexKey, E.164)`: 8 bytes per person. A hit is
 /// only a candidate, confirmed against the store by the full index; a miss ends the number's life in
-/// memory, so numbers of non-users (and of users who are not discoverable) never reach a query, a log
-/// line or a table.
+/// memory, so numbers of non-users (and of users who never chose to be discoverable) never reach a
+/// query, a log line or a table.
 ///
 /// The prefixes are uniformly distributed (they are HMAC outputs), so a directory over their top bits,
 /// with about one slot per two entries (2 bytes per person), sends a lookup straight to a run of a few
@@ -22,6 +22,13 @@ public struct PhonePrefixIndex: Sendable {
     /// Builds the index from prefixes in any order.
     public init(prefixes: [UInt64]) {
         sorted = prefixes.sorted()
+        // A person with two current grants is loaded twice: keep one entry.
+        var kept = 0
+        for position in sorted.indices where position == 0 || sorted[position] != sorted[kept - 1] {
+            sorted[kept] = sorted[position]
+            kept += 1
+        }
+        sorted.removeLast(sorted.count - kept)
         rebuildDirectory()
     }
 

@@ -160,6 +160,8 @@ public struct ConsentLedger: Sendable {
         } else {
             query = "SELECT * FROM consents WHERE user_id = \(bind: user.rawValue) ORDER BY granted_at, id"
         }
+        // Ordered here, not by the database's collation (PostgreSQL's may not sort mixed-case IDs by byte), so
+        // every reader of the ledger, contact discovery included, agrees on which record is the latest.
         return try await sql.raw(query).all().map { row in
             ConsentRecord(
                 id: try row.decode(column: "id", as: String.self),
@@ -178,5 +180,6 @@ public struct ConsentLedger: Sendable {
                 withdrawalEvidence: try row.decode(column: "withdrawal_evidence", as: String?.self)
             )
         }
+        .sorted { ($0.grantedAt, $0.id) < ($1.grantedAt, $1.id) }
     }
 }

@@ -66,15 +66,21 @@ public struct BlindIndex: Hashable, Comparable, Sendable {
 ///
 /// `HMAC(K, m) = H(K⊕opad ‖ H(K⊕ipad ‖ m))`: the two SHA-256 states after absorbing the padded key are
 /// kept, and each number starts from copies of them, so a number costs the compression of its own block
-/// and of the outer digest. The states are BoringSSL's `SHA256_CTX` (the implementation swift-crypto's
-/// `SHA256` wraps, with the CPU's SHA extensions): plain structs copied on the stack, where copying the
-/// public `SHA256` allocates, which made the wrapper cost more than the hashing for 1,000 numbers.
-/// ``BlindIndexTests`` checks every index against swift-crypto's `HMAC<SHA256>`.
+/// and of the outer digest. Where swift-crypto uses BoringSSL, the states are BoringSSL's `SHA256_CTX`
+/// (the implementation under swift-crypto's `SHA256`, with the CPU's SHA extensions): plain structs
+/// copied on the stack, where copying the public `SHA256` allocates, which made the wrapper cost more
+/// than the hashing for 1,000 numbers. Elsewhere the public `SHA256` is copied. ``BlindIndexTests``
+/// checks every index against swift-crypto's `HMAC<SHA256>`.
 ///
 /// Not `Sendable` (it is cheap): make one per request with ``PhoneVault/blindIndexer()``.
 public final class BlindIndexer {
-    private var inner = SHA256_CTX()
-    private var outer = SHA256_CTX()
+    #if canImport(CCryptoBoringSSL)
+    private let inner: SHA256_CTX
+    private let outer: SHA256_CTX
+    #else
+    private let inner: SHA256
+    private let outer: SHA256
+    #endif
 
     init(key: SymmetricKey) {
         var block = [UInt8](repeating: 0, count: SHA256.blockByteCount)
@@ -85,24 +91,39 @@ public final class BlindIndexer {
                 block.replaceSubrange(0..<key.count, with: key)
             }
         }
+        #if canImport(CCryptoBoringSSL)
+        var inner = SHA256_CTX()
         CCryptoBoringSSL_SHA256_Init(&inner)
         CCryptoBoringSSL_SHA256_Update(&inner, block.map { $0 ^ 0x36 }, block.count)
+        var outer = SHA256_CTX()
         CCryptoBoringSSL_SHA256_Init(&outer)
         CCryptoBoringSSL_SHA256_Update(&outer, block.map { $0 ^ 0x5c }, block.count)
+        #else
+        var inner = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: block.map { $0 ^ 0x5c })
+        #endif
+        self.inner = inner
+        self.outer = outer
     }
 
     /// The blind index of a number; equal to `HMAC<SHA256>.authenticationCode(for: e164, using: key)`.
     public func index(_ phone: PhoneNumber) -> BlindIndex {
         var inner = self.inner
         var outer = self.outer
-        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &digest) { digest in
-            let bytes = digest.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        #if canImport(CCryptoBoringSSL)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
             phone.withE164Bytes { _ = CCryptoBoringSSL_SHA256_Update(&inner, $0.baseAddress, $0.count) }
-            CCryptoBoringSSL_SHA256_Final(bytes, &inner)
-            CCryptoBoringSSL_SHA256_Update(&outer, bytes, 32)
-            CCryptoBoringSSL_SHA256_Final(bytes, &outer)
+            CCryptoBoringSSL_SHA256_Final(digest.baseAddress, &inner)
+            CCryptoBoringSSL_SHA256_Update(&outer, digest.baseAddress, 32)
+            CCryptoBoringSSL_SHA256_Final(digest.baseAddress, &outer)
             return BlindIndex(bytes: UnsafeRawBufferPointer(digest))
         }
+        #else
+        phone.withE164Bytes { inner.update(bufferPointer: $0) }
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize().withUnsafeBytes { BlindIndex(bytes: $0) }
+        #endif
     }
 }

@@ -254,9 +254,7 @@ public enum Migrations {
                 // (CON-05) and catches it up from the newest grants on every upload. Not led by `purpose`: an
                 // index on it would tempt SQLite's planner (no statistics) to start the confirmation query from
                 // every discoverable person instead of the few uploaded numbers.
-                "CREATE INDEX consents_granted ON consents (granted_at, purpose)",
-                // The index used to be caught up from new accounts; nothing else reads users by creation time.
-                "DROP INDEX users_created",
+                "CREATE INDEX consents_granted ON consents (granted_at, purpose)"
             ]
         ),
     ]

@@ -88,6 +88,19 @@ public final class DiscoveryIndex: Sendable {
             }
         }
         let (prefixes, grantedAt) = loaded.withLock { ($0.prefixes, $0.grantedAt) }
+        if since == Int64.min, grantedAt.isEmpty {
+            // Nobody is discoverable yet: start the window at the newest consent of any purpose, so later
+            // uploads run the cheap aggregate instead of this full read again.
+            let newest = try await sql.raw("SELECT MAX(granted_at) AS newest FROM consents").first()
+            if let newest = try newest?.decode(column: "newest", as: Int64?.self) {
+                state.withLock { state in
+                    if state.watermark == Int64.min {
+                        (state.watermark, state.inWindow) = (newest - Self.overlapMillis - 1, 0)
+                    }
+                }
+                return
+            }
+        }
         state.withLock { state in
             if state.watermark == Int64.min, prefixes.count > 4096 {
                 state.index = PhonePrefixIndex(prefixes: prefixes)
@@ -181,7 +194,7 @@ public struct ContactDiscovery: Sendable {
             detail: "contact upload"
         )
         // Catching the prefix index up reads the store while the numbers are parsed and indexed. (The first
-        // load reads every account, on the read connection.)
+        // load reads every discoverable person's grant, on the read connection.)
         async let caughtUp: Void = index.catchUp(on: store.database)
         let (entries, invalid) = parse(numbers: numbers, previousNumbers: previousNumbers, region: region)
         var previousSet = Set<BlindIndex>(minimumCapacity: previousNumbers.count)
@@ -197,7 +210,7 @@ public struct ContactDiscovery: Sendable {
             constantTimeEqual($0, token(for: previousSet, user: uploader)) ? $0 : nil
         }
         let newToken = token(for: fullSet, user: uploader)
-        // The first load reads every account: do it on the read connection, not inside the write.
+        // The first load reads every grant: do it on the read connection, not inside the write.
         try await caughtUp
 
         let store = self.store

@@ -1,0 +1,68 @@
+import KithCore
+import KithStore
+import KithTestSupport
+import Testing
+
+/// CON-05: contact discovery's in-memory index holds only people who chose to be found by their number.
+@Suite("Discovery index (CON-05)")
+struct DiscoveryIndexTests {
+    static let initiation = Initiation(kind: .userRequest, action: "test", request: "r1")
+
+    @Test(
+        "only discoverable people are indexed; grants are caught up, withdrawals leave a fresh load",
+        arguments: Backend.enabled
+    )
+    func onlyDiscoverablePeople(backend: Backend) async throws {
+        try await withTestStore(backend) { store in
+            let phone = try PhoneNumber.parse("+8613912340001").get()
+            let other = try PhoneNumber.parse("+8613912340002").get()
+            let user = try await AccountsAndConsentTests.signUp(store, phone).user
+            let otherUser = try await AccountsAndConsentTests.signUp(store, other).user
+            let prefix = PhonePrefixIndex.prefix(hex: store.vault.blindIndex(phone))!
+            let otherPrefix = PhonePrefixIndex.prefix(hex: store.vault.blindIndex(other))!
+            let ledger = ConsentLedger(store: store)
+            _ = try await ledger.grant(
+                AccountsAndConsentTests.evidence(store, .contactDiscovery),
+                by: otherUser,
+                initiation: Self.initiation
+            )
+
+            let index = DiscoveryIndex()
+            try await index.catchUp(on: store.database)
+            #expect(index.isLoaded, "a load that finds nobody discoverable still counts as loaded")
+            #expect(index.count == 0)
+            #expect(!index.contains(prefix), "registered but not discoverable")
+            #expect(!index.contains(otherPrefix), "another purpose's consent does not make anyone discoverable")
+
+            _ = try await ledger.grant(
+                AccountsAndConsentTests.evidence(store, .discoverableByPhone),
+                by: user,
+                initiation: Self.initiation
+            )
+            try await index.catchUp(on: store.database)
+            #expect(index.contains(prefix))
+            #expect(!index.contains(otherPrefix))
+
+            try await ledger.withdraw(.discoverableByPhone, by: user, initiation: Self.initiation)
+            let fresh = DiscoveryIndex()
+            try await fresh.catchUp(on: store.database)
+            #expect(!fresh.contains(prefix), "a withdrawn grant adds no prefix")
+
+            _ = try await ledger.grant(
+                AccountsAndConsentTests.evidence(store, .discoverableByPhone),
+                by: user,
+                initiation: Self.initiation
+            )
+            try await fresh.catchUp(on: store.database)
+            #expect(fresh.contains(prefix), "granted again: caught up on the next catch-up")
+            #expect(fresh.count == 1)
+        }
+    }
+
+    @Test("a person loaded twice is one entry")
+    func duplicates() {
+        let index = PhonePrefixIndex(prefixes: [5, 3, 5, 9, 3, 3])
+        #expect(index.count == 3)
+        #expect(index.contains(3) && index.contains(5) && index.contains(9) && !index.contains(4))
+    }
+}

@@ -34,12 +34,15 @@ struct DiscoveryIndexTests {
             #expect(!index.contains(prefix), "registered but not discoverable")
             #expect(!index.contains(otherPrefix), "another purpose's consent does not make anyone discoverable")
 
-            _ = try await ledger.grant(
-                AccountsAndConsentTests.evidence(store, .discoverableByPhone),
-                by: user,
-                initiation: Self.initiation
-            )
-            try await index.catchUp(on: store.database)
+            @Sendable func becomeDiscoverable(seenBy index: DiscoveryIndex) async throws {
+                _ = try await ledger.grant(
+                    AccountsAndConsentTests.evidence(store, .discoverableByPhone),
+                    by: user,
+                    initiation: Self.initiation
+                )
+                try await index.catchUp(on: store.database)
+            }
+            try await becomeDiscoverable(seenBy: index)
             #expect(index.contains(prefix))
             #expect(!index.contains(otherPrefix))
 
@@ -48,12 +51,7 @@ struct DiscoveryIndexTests {
             try await fresh.catchUp(on: store.database)
             #expect(!fresh.contains(prefix), "a withdrawn grant adds no prefix")
 
-            _ = try await ledger.grant(
-                AccountsAndConsentTests.evidence(store, .discoverableByPhone),
-                by: user,
-                initiation: Self.initiation
-            )
-            try await fresh.catchUp(on: store.database)
+            try await becomeDiscoverable(seenBy: fresh)
             #expect(fresh.contains(prefix), "granted again: caught up on the next catch-up")
             #expect(fresh.count == 1)
         }

@@ -46,10 +46,10 @@ public struct ConsentLedger: Sendable {
             try await sql.raw(
                 """
                 INSERT INTO consents (id, user_id, purpose, notice_version, locale, text_sha256, initial_state, channel,
-                    granted_at, withdrawn_at, evidence, withdrawal_evidence)
+                    granted_at, withdrawn_at, evidence, withdrawal_evidence, log_seq)
                 VALUES (\(bind: id), \(bind: user.rawValue), \(bind: evidence.purpose.rawValue), \(bind: evidence.noticeVersion),
                     \(bind: evidence.locale.rawValue), \(bind: evidence.textSHA256.lowercased()), \(bind: evidence.initialState.rawValue),
-                    \(bind: evidence.channel.rawValue), \(bind: now), NULL, \(bind: entry.evidence), NULL)
+                    \(bind: evidence.channel.rawValue), \(bind: now), NULL, \(bind: entry.evidence), NULL, \(bind: entry.seq))
                 """
             ).run()
             return ConsentRecord(

@@ -251,10 +251,13 @@ public enum Migrations {
             id: "0007-discoverable-index",
             statements: [
                 // Contact discovery keeps an in-memory index of the people who chose to be found by their number
-                // (CON-05) and catches it up from the newest grants on every upload. Not led by `purpose`: an
-                // index on it would tempt SQLite's planner (no statistics) to start the confirmation query from
-                // every discoverable person instead of the few uploaded numbers.
-                "CREATE INDEX consents_granted ON consents (granted_at, purpose)"
+                // (CON-05) and catches it up on every upload from the consents logged since the newest it saw:
+                // each grant's processing-log sequence number (its evidence is `log:<seq>`), which orders
+                // grants as they committed. Not an index led by `purpose`: it would tempt SQLite's planner (no
+                // statistics) to start the confirmation query from every discoverable person.
+                "ALTER TABLE consents ADD COLUMN log_seq BIGINT",
+                "UPDATE consents SET log_seq = CAST(SUBSTR(evidence, 5) AS BIGINT) WHERE evidence LIKE 'log:%'",
+                "CREATE INDEX consents_log_seq ON consents (log_seq)",
             ]
         ),
     ]

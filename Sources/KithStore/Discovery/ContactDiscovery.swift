@@ -9,19 +9,18 @@ import Synchronization
 /// the next upload. The store still confirms every candidate, so a withdrawal takes effect at once
 /// even before the index forgets it.
 ///
-/// Only discoverable people are in it: an uploaded number of someone who is registered but not
-/// discoverable ends in memory exactly like a stranger's, without reaching a query.
+/// Only discoverable people are in it: an uploaded number of someone who is registered but never chose
+/// to be discoverable ends in memory exactly like a stranger's, without reaching a query.
+///
+/// Grants are followed by their processing-log sequence number (`consents.log_seq`), not by a clock:
+/// the sequence is assigned under the log's single-writer lock, so grants commit in sequence order on
+/// both stores and "everything after the newest one seen" misses nothing, whatever the nodes' clocks say.
 public final class DiscoveryIndex: Sendable {
     private struct State {
         var index = PhonePrefixIndex()
-        /// The newest `granted_at` loaded; `Int64.min` before the first load.
-        var watermark = Int64.min
-        /// Grants loaded whose `granted_at` lies in the overlap window, `watermark - 1000` onwards.
-        var inWindow = 0
+        /// The newest `log_seq` of any consent seen; `nil` before the first load.
+        var watermark: Int64?
     }
-
-    /// Grants are re-read from this far behind the newest one seen, for clock skew between nodes.
-    static let overlapMillis: Int64 = 1000
 
     private let state = Mutex(State())
 
@@ -31,7 +30,7 @@ public final class DiscoveryIndex: Sendable {
     public var count: Int { state.withLock { $0.index.count } }
 
     /// Whether the first, full load has happened.
-    public var isLoaded: Bool { state.withLock { $0.watermark != Int64.min } }
+    public var isLoaded: Bool { state.withLock { $0.watermark != nil } }
 
     public func contains(_ prefix: UInt64) -> Bool { state.withLock { $0.index.contains(prefix) } }
 
@@ -47,76 +46,61 @@ public final class DiscoveryIndex: Sendable {
 
     /// Loads the `discoverable-by-phone` grants made since the last catch-up, on the caller's connection.
     ///
-    /// Grants are read from a second before the newest one seen (clock skew between nodes). When the
-    /// count and newest `granted_at` of that window are what the last load left, nothing was added, and
-    /// only that index-only aggregate runs; otherwise the window's rows are read again.
+    /// After the first load this reads the consents (of any purpose) logged after the newest one seen:
+    /// one range of the `log_seq` index, usually empty, so the watermark moves with every grant.
     public func catchUp(on sql: any SQLDatabase) async throws {
         let purpose = PurposeID.discoverableByPhone.rawValue
-        let (since, known) = state.withLock { ($0.watermark, $0.inWindow) }
-        let from = since == Int64.min ? Int64.min : since - Self.overlapMillis
-        if since != Int64.min {
-            let window = try await sql.raw(
+        let since = state.withLock { $0.watermark }
+        let query: SQLQueryString
+        var newest: Int64
+        if let since {
+            newest = since
+            query = """
+                SELECT consents.purpose AS purpose, consents.log_seq AS log_seq, consents.withdrawn_at AS withdrawn_at,
+                    users.phone_index AS phone_index
+                FROM consents JOIN users ON users.id = consents.user_id
+                WHERE consents.log_seq > \(bind: since)
                 """
-                SELECT COUNT(*) AS n, MAX(granted_at) AS newest FROM consents
-                WHERE purpose = \(bind: purpose) AND granted_at >= \(bind: from)
+        } else {
+            // The newest first, then every grant: one committed in between is read twice, never missed.
+            newest =
+                try await sql.raw("SELECT MAX(log_seq) AS newest FROM consents").first()?
+                .decode(column: "newest", as: Int64?.self) ?? 0
+            query = """
+                SELECT consents.purpose AS purpose, consents.log_seq AS log_seq, consents.withdrawn_at AS withdrawn_at,
+                    users.phone_index AS phone_index
+                FROM consents JOIN users ON users.id = consents.user_id
+                WHERE consents.purpose = \(bind: purpose)
                 """
-            ).first()
-            let count = try window?.decode(column: "n", as: Int.self) ?? 0
-            let newest = try window?.decode(column: "newest", as: Int64?.self) ?? nil
-            if count == known, count == 0 || newest == since { return }
         }
         // Rows are streamed into prefixes: the first load reads every grant, and millions of 64-character
-        // strings would need gigabytes at once. Withdrawn grants count for the window but add no prefix.
-        let loaded = Mutex<(prefixes: [UInt64], grantedAt: [Int64])>(([], []))
-        try await sql.raw(
-            """
-            SELECT users.phone_index AS phone_index, consents.granted_at AS granted_at,
-                consents.withdrawn_at AS withdrawn_at
-            FROM consents JOIN users ON users.id = consents.user_id
-            WHERE consents.purpose = \(bind: purpose) AND consents.granted_at >= \(bind: from)
-            """
-        ).run { row in
-            let withdrawn = (try? row.decode(column: "withdrawn_at", as: Int64?.self)) ?? nil
+        // strings would need gigabytes at once. Withdrawn grants add no prefix.
+        let loaded = Mutex<(prefixes: [UInt64], newest: Int64)>(([], newest))
+        try await sql.raw(query).run { row in
+            let seq = (try? row.decode(column: "log_seq", as: Int64?.self)) ?? nil
+            let active =
+                (try? row.decode(column: "purpose", as: String.self)) == purpose
+                && ((try? row.decode(column: "withdrawn_at", as: Int64?.self)) ?? nil) == nil
             let prefix =
-                withdrawn == nil
+                active
                 ? (try? row.decode(column: "phone_index", as: String.self)).flatMap(PhonePrefixIndex.prefix(hex:))
                 : nil
-            let grantedAt = (try? row.decode(column: "granted_at", as: Int64.self)) ?? Int64.min
             loaded.withLock { loaded in
                 if let prefix { loaded.prefixes.append(prefix) }
-                loaded.grantedAt.append(grantedAt)
+                if let seq { loaded.newest = max(loaded.newest, seq) }
             }
         }
-        let (prefixes, grantedAt) = loaded.withLock { ($0.prefixes, $0.grantedAt) }
-        if since == Int64.min, grantedAt.isEmpty {
-            // Nobody is discoverable yet: start the window at the newest consent of any purpose, so later
-            // uploads run the cheap aggregate instead of this full read again.
-            let newest = try await sql.raw("SELECT MAX(granted_at) AS newest FROM consents").first()
-            if let newest = try newest?.decode(column: "newest", as: Int64?.self) {
-                state.withLock { state in
-                    if state.watermark == Int64.min {
-                        (state.watermark, state.inWindow) = (newest - Self.overlapMillis - 1, 0)
-                    }
-                }
-                return
-            }
-        }
+        let (prefixes, seen) = loaded.withLock { ($0.prefixes, $0.newest) }
+        newest = seen
         state.withLock { state in
-            if state.watermark == Int64.min, prefixes.count > 4096 {
+            if state.watermark == nil, prefixes.count > 4096 {
                 state.index = PhonePrefixIndex(prefixes: prefixes)
             } else {
                 for prefix in prefixes { state.index.insert(prefix) }
             }
-            // Every row of the new window was among those read: it starts no earlier than the old one.
-            let watermark = max(state.watermark, grantedAt.max() ?? Int64.min)
-            state.watermark = watermark
-            state.inWindow =
-                watermark == Int64.min ? 0 : grantedAt.count(where: { $0 >= watermark - Self.overlapMillis })
+            state.watermark = max(state.watermark ?? newest, newest)
         }
     }
-
-    /// Replaces the index wholesale (benchmarks).
-    public func load(_ index: PhonePrefixIndex) { state.withLock { $0 = State(index: index, watermark: Int64.max) } }
 }
 
 /// One uploaded entry that matched a discoverable account.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KithCore
+import KithGraph
 import KithServer
 import KithStore
 import Logging
@@ -200,7 +201,7 @@ struct DiscoveryBench: AsyncParsableCommand {
             )
 
             // 1,000 numbers: 100 registered (10 of them discoverable on average), 900 that belong to no one.
-            var generator = SplitMix(seed: 7)
+            var generator = SplitMix64(seed: 7)
             func upload() -> [String] {
                 (0..<100).map { _ in Self.number(Int(generator.next() % UInt64(users))) }
                     + (0..<900).map { _ in Self.number(Int(generator.next() % 90_000_000), prefix: "137") }
@@ -295,7 +296,7 @@ struct DiscoveryBench: AsyncParsableCommand {
                 ready = (try? await Self.post(base, token: token, body: ["numbers": []], timeout: 600))?.0 == 200
             }
             print("server ready (match index loaded) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
-            var generator = SplitMix(seed: 11)
+            var generator = SplitMix64(seed: 11)
             let numbers =
                 (0..<100).map { _ in Self.number(Int(generator.next() % UInt64(users))) }
                 + (0..<900).map { _ in Self.number(Int(generator.next() % 90_000_000), prefix: "137") }
@@ -352,18 +353,5 @@ struct DiscoveryBench: AsyncParsableCommand {
         let sorted = samples.sorted()
         func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
         return String(format: "p50 %.3f ms, p99 %.3f ms, max %.3f ms", at(0.5), at(0.99), sorted.last ?? 0)
-    }
-}
-
-/// A small seeded generator for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

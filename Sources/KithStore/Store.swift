@@ -4,23 +4,6 @@ import KithCore
 import Logging
 import SQLKit
 
-/// A registered person's identifier.
-public struct UserID: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public static func generate() -> UserID { UserID(rawValue: UUID().uuidString.lowercased()) }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
-
 /// The store's capabilities, composed over one database: accounts, sessions, the consent ledger, the
 /// processing gate and log, rate limits.
 public struct KithStore: Sendable {
@@ -43,7 +26,7 @@ public struct KithStore: Sendable {
         self.clock = clock
     }
 
-    public var gate: ProcessingGate { ProcessingGate(store: self) }
+    var gate: ProcessingGate { ProcessingGate(store: self) }
 }
 
 /// Random tokens and identifiers.

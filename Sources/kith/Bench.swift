@@ -49,9 +49,7 @@ struct LedgerBench: AsyncParsableCommand {
             )
             var start = Date()
             for _ in 0..<single {
-                _ = try await database.transaction { sql in
-                    try await log.append([draft], at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
-                }
+                try await log.appendForBenchmark([draft], on: database)
             }
             let singleRate = Double(single) / Date().timeIntervalSince(start)
             print("[\(name)] single appends: \(Int(singleRate)) entries/s (\(single) transactions of 1)")
@@ -60,9 +58,7 @@ struct LedgerBench: AsyncParsableCommand {
             start = Date()
             for _ in 0..<(batchedCount / batch) {
                 let drafts = Array(repeating: draft, count: batch)
-                _ = try await database.transaction { sql in
-                    try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
-                }
+                try await log.appendForBenchmark(drafts, on: database)
             }
             let batchedRate = Double(batchedCount) / Date().timeIntervalSince(start)
             print("[\(name)] batched appends: \(Int(batchedRate)) entries/s (transactions of \(batch))")
@@ -71,9 +67,7 @@ struct LedgerBench: AsyncParsableCommand {
             while filled < entries {
                 let count = min(5_000, entries - filled)
                 let drafts = Array(repeating: draft, count: count)
-                _ = try await database.transaction { sql in
-                    try await log.append(drafts, at: Int64(Date().timeIntervalSince1970 * 1000), on: sql)
-                }
+                try await log.appendForBenchmark(drafts, on: database)
                 filled += count
             }
             start = Date()
@@ -100,12 +94,7 @@ func withBenchStores(
     if let postgresURL { targets.append(("postgres", postgresURL)) }
     for (name, url) in targets {
         try await withDatabase(url: url, logger: logger) { database in
-            if database.backend == .postgres {
-                try await database.transaction { sql in
-                    try await sql.raw("DROP SCHEMA public CASCADE").run()
-                    try await sql.raw("CREATE SCHEMA public").run()
-                }
-            }
+            try await database.emptyForBenchmark()
             try await database.migrate(logger: logger)
             try await body(name, database)
         }

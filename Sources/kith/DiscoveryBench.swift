@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import KithCore
 import KithGraph
 import KithServer
 import KithStore
 import Logging
-import SQLKit
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -33,88 +33,6 @@ struct DiscoveryBench: AsyncParsableCommand {
             "Keep the seeded store and its keys in this directory and reuse them on the next run (seeding 10M takes minutes)."
     )
     var directory: String?
-
-    /// `+86`, a three-digit mobile prefix and `i` in eight digits.
-    static func number(_ i: Int, prefix: String = "139") -> String {
-        let digits = String(i)
-        return "+86" + prefix + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
-    }
-
-    /// Users `range` as a JSON array of `[i, phone_index, phone_cipher]`, for one `json_each` insert.
-    static func seedRows(_ range: Range<Int>, vault: PhoneVault) throws -> String {
-        let indexer = vault.blindIndexer()
-        var json = "["
-        json.reserveCapacity(range.count * 120)
-        for i in range {
-            let phone = try PhoneNumber.parse(number(i)).get()
-            if i != range.lowerBound { json += "," }
-            json += "[\(i),\"\(indexer.index(phone).hexString)\",\"\(try vault.encrypt(phone))\"]"
-        }
-        return json + "]"
-    }
-
-    /// Seeds `users` registered users, every tenth discoverable: the rows are computed on every core
-    /// while the previous batch is inserted, and each batch is one transaction of two `json_each` inserts.
-    static func seed(users: Int, database: KithDatabase, vault: PhoneVault) async throws {
-        let batch = 100_000
-        let notice = PurposeCatalogue.standard.current.version
-        // Random phone_index inserts into a B-tree of millions: keep its pages in memory while seeding,
-        // then give the writer back the cache size the store configured.
-        let cacheSize = try await database.transaction { sql in
-            let configured = try await sql.raw("PRAGMA cache_size").first()?.decode(column: "cache_size", as: Int.self)
-            try await sql.raw("PRAGMA cache_size = -2000000").run()
-            return configured ?? -2000
-        }
-        @Sendable func rows(_ start: Int) async throws -> [String] {
-            let end = min(start + batch, users)
-            let parts = max(1, ProcessInfo.processInfo.activeProcessorCount)
-            let step = (end - start + parts - 1) / parts
-            return try await withThrowingTaskGroup(of: (Int, String).self) { group in
-                for part in 0..<parts where start + part * step < end {
-                    let range = (start + part * step)..<min(start + (part + 1) * step, end)
-                    group.addTask { (part, try seedRows(range, vault: vault)) }
-                }
-                var out: [(Int, String)] = []
-                for try await part in group { out.append(part) }
-                return out.sorted { $0.0 < $1.0 }.map(\.1)
-            }
-        }
-        var next: [String]? = users > 0 ? try await rows(0) : nil
-        var start = 0
-        while let current = next {
-            start += batch
-            let following = start
-            async let upcoming = following < users ? rows(following) : nil
-            try await database.transaction { sql in
-                for json in current {
-                    try await sql.raw(
-                        """
-                        INSERT INTO users (id, phone_index, phone_cipher, created_at, registration_evidence)
-                        SELECT 'u' || json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-                            1700000000000 + json_extract(value, '$[0]'), 'bench'
-                        FROM json_each(\(bind: json))
-                        """
-                    ).run()
-                    try await sql.raw(
-                        """
-                        INSERT INTO consents (id, user_id, purpose, notice_version, locale, text_sha256, initial_state,
-                            channel, granted_at, evidence)
-                        SELECT 'cu' || json_extract(value, '$[0]'), 'u' || json_extract(value, '$[0]'),
-                            \(bind: PurposeID.discoverableByPhone.rawValue), \(bind: notice), 'en', 'bench', 'unchecked',
-                            'api', 1700000000000 + json_extract(value, '$[0]'), 'bench'
-                        FROM json_each(\(bind: json)) WHERE json_extract(value, '$[0]') % 10 = 0
-                        """
-                    ).run()
-                }
-            }
-            next = try await upcoming
-        }
-        try await database.transaction { sql in
-            try await sql.raw("PRAGMA cache_size = \(unsafeRaw: String(cacheSize))").run()
-        }
-        // Seeding leaves gigabytes of WAL: write them back now, not in the background while timing.
-        try await database.read { sql in _ = try await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").all() }
-    }
 
     func run() async throws {
         let logger = makeLogger(.warning)
@@ -144,12 +62,9 @@ struct DiscoveryBench: AsyncParsableCommand {
             let vault = store.vault
             var start = Date()
             let notice = PurposeCatalogue.standard.current.version
-            let present = try await database.read { sql in
-                try await sql.raw("SELECT COUNT(*) AS n FROM users WHERE registration_evidence = 'bench'").first()?
-                    .decode(column: "n", as: Int.self) ?? 0
-            }
+            let present = try await DiscoveryBenchmarkPopulation.seededUsers(in: database)
             if present == 0 {
-                try await Self.seed(users: users, database: database, vault: vault)
+                try await DiscoveryBenchmarkPopulation.seed(users: users, database: database, vault: vault)
                 print("seeded \(users) users in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
             } else {
                 // The seeded users plus the uploader, or the store is not what this run would seed.
@@ -160,21 +75,14 @@ struct DiscoveryBench: AsyncParsableCommand {
                 }
                 print("seeded: reusing \(present - 1) users in \(directory.path)")
             }
-            let uploaderPhone = try PhoneNumber.parse(Self.number(1, prefix: "136")).get()
-            try await database.transaction { sql in
-                if present == 0 {
-                    try await sql.raw(
-                        "INSERT INTO users (id, phone_index, phone_cipher, created_at, registration_evidence) VALUES (\(bind: uploader.rawValue), \(bind: vault.blindIndex(uploaderPhone)), \(bind: try vault.encrypt(uploaderPhone)), 1700000000000, 'bench')"
-                    ).run()
-                    try await SubjectKeys(store: store).create(for: uploader, on: sql)
-                }
-                // A reused store starts with the uploader's quota full and no edges from earlier runs.
-                try await sql.raw("DELETE FROM rate_buckets").run()
-                try await sql.raw("DELETE FROM contact_edges WHERE owner_id = \(bind: uploader.rawValue)").run()
-                try await sql.raw(
-                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (\(bind: token.sha256Hex), \(bind: uploader.rawValue), 0, \(bind: Int64.max / 2))"
-                ).run()
-            }
+            let uploaderPhone = try PhoneNumber.parse(DiscoveryBenchmarkPopulation.number(1, prefix: "136")).get()
+            try await DiscoveryBenchmarkPopulation.prepareUploader(
+                uploader,
+                phone: uploaderPhone,
+                token: token,
+                fresh: present == 0,
+                store: store
+            )
             let purpose = store.catalogue.purpose(.contactDiscovery)!
             _ = try await ConsentLedger(store: store).grant(
                 ConsentEvidence(
@@ -203,8 +111,10 @@ struct DiscoveryBench: AsyncParsableCommand {
             // 1,000 numbers: 100 registered (10 of them discoverable on average), 900 that belong to no one.
             var generator = SplitMix64(seed: 7)
             func upload() -> [String] {
-                (0..<100).map { _ in Self.number(Int(generator.next() % UInt64(users))) }
-                    + (0..<900).map { _ in Self.number(Int(generator.next() % 90_000_000), prefix: "137") }
+                (0..<100).map { _ in DiscoveryBenchmarkPopulation.number(Int(generator.next() % UInt64(users))) }
+                    + (0..<900).map { _ in
+                        DiscoveryBenchmarkPopulation.number(Int(generator.next() % 90_000_000), prefix: "137")
+                    }
             }
             let discovery = ContactDiscovery(store: store, index: index)
             // The in-memory part alone: normalising and blind-indexing 1,000 numbers.
@@ -242,7 +152,7 @@ struct DiscoveryBench: AsyncParsableCommand {
             for _ in 0..<rounds {
                 let numbers = upload()
                 let begin = DispatchTime.now().uptimeNanoseconds
-                matched += try await discovery.resolve(uploader: uploader, numbers: numbers, region: .cn).count
+                matched += try await discovery.countMatches(uploader: uploader, numbers: numbers, region: .cn)
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
             }
             print(
@@ -298,8 +208,10 @@ struct DiscoveryBench: AsyncParsableCommand {
             print("server ready (match index loaded) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
             var generator = SplitMix64(seed: 11)
             let numbers =
-                (0..<100).map { _ in Self.number(Int(generator.next() % UInt64(users))) }
-                + (0..<900).map { _ in Self.number(Int(generator.next() % 90_000_000), prefix: "137") }
+                (0..<100).map { _ in DiscoveryBenchmarkPopulation.number(Int(generator.next() % UInt64(users))) }
+                + (0..<900).map { _ in
+                    DiscoveryBenchmarkPopulation.number(Int(generator.next() % 90_000_000), prefix: "137")
+                }
             let (status, first) = try await Self.post(base, token: token, body: ["numbers": numbers])
             guard status == 200, let recheck = first["recheckToken"] as? String else {
                 print("whole request: first upload failed with \(status)")

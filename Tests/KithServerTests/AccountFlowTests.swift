@@ -2,9 +2,11 @@ import Foundation
 import HTTPTypes
 import KithCore
 import KithServer
-import KithStore
 import KithTestSupport
+import SQLKit
 import Testing
+
+@testable import KithStore
 
 @Suite("Phone accounts through the API (ACC-04, ACC-05, ACC-12)")
 struct AccountFlowTests {

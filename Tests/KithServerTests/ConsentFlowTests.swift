@@ -2,9 +2,10 @@ import Foundation
 import HTTPTypes
 import KithCore
 import KithServer
-import KithStore
 import KithTestSupport
 import Testing
+
+@testable import KithStore
 
 @Suite("Notices and the consent ledger through the API (ACC-01..03, ACC-06, ACC-07, ACC-11)")
 struct ConsentFlowTests {

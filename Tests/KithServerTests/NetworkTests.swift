@@ -2,9 +2,11 @@ import Foundation
 import HTTPTypes
 import KithCore
 import KithServer
-import KithStore
 import KithTestSupport
+import SQLKit
 import Testing
+
+@testable import KithStore
 
 /// Drives the network API as people would: sign up, fill in profiles, connect.
 extension TestApp {

@@ -4,11 +4,12 @@ import Hummingbird
 import HummingbirdTesting
 import KithCore
 import KithServer
-import KithStore
 import KithTestSupport
 import Logging
 import NIOCore
 import Testing
+
+@testable import KithStore
 
 /// A Kith application on a test store, driven through its router as a client would, with its outbox
 /// in a temporary file and its logs captured.

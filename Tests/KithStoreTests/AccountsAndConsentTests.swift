@@ -1,8 +1,9 @@
 import KithCore
-import KithStore
 import KithTestSupport
 import SQLKit
 import Testing
+
+@testable import KithStore
 
 @Suite("Accounts, consent ledger and the processing gate")
 struct AccountsAndConsentTests {

@@ -1,7 +1,8 @@
 import Crypto
 import KithCore
-import KithStore
 import Testing
+
+@testable import KithStore
 
 @Suite("Blind indexes (SEC-02, CON-03)")
 struct BlindIndexTests {

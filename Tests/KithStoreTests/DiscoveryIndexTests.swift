@@ -1,7 +1,8 @@
 import KithCore
-import KithStore
 import KithTestSupport
 import Testing
+
+@testable import KithStore
 
 /// CON-05: contact discovery's in-memory index holds only people who chose to be found by their number.
 @Suite("Discovery index (CON-05)")

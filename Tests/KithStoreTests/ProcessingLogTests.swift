@@ -1,8 +1,9 @@
 import KithCore
-import KithStore
 import KithTestSupport
 import SQLKit
 import Testing
+
+@testable import KithStore
 
 @Suite("Processing log (SEC-08, ACC-11)")
 struct ProcessingLogTests {

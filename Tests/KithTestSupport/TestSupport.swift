@@ -1,8 +1,10 @@
 import Foundation
 import KithCore
-import KithStore
 import Logging
+import SQLKit
 import Synchronization
+
+@testable import KithStore
 
 /// The stores a test runs against: `KITH_TEST_BACKENDS` (comma-separated, default `sqlite`);
 /// PostgreSQL needs `KITH_TEST_POSTGRES_URL` (an admin URL; each test gets a database of its own).

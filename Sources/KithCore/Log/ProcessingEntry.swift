@@ -47,6 +47,9 @@ public struct ProcessingEntry: Codable, Sendable, Equatable {
     public var basisRef: String?
     public var initiation: Initiation
     public var detail: String
+    /// Evidence bound into the chain with the act (ACC-11): absent from entries that carry none, so
+    /// their canonical bytes are what they always were.
+    public var evidence: [String: String]?
 
     public init(
         seq: Int,
@@ -57,7 +60,8 @@ public struct ProcessingEntry: Codable, Sendable, Equatable {
         basis: LegalBasis,
         basisRef: String?,
         initiation: Initiation,
-        detail: String
+        detail: String,
+        evidence: [String: String]? = nil
     ) {
         self.seq = seq
         self.at = at
@@ -68,6 +72,7 @@ public struct ProcessingEntry: Codable, Sendable, Equatable {
         self.basisRef = basisRef
         self.initiation = initiation
         self.detail = detail
+        self.evidence = evidence
     }
 
     /// The canonical bytes that are hashed into the Merkle tree: JSON with sorted keys.
@@ -80,5 +85,5 @@ public struct ProcessingEntry: Codable, Sendable, Equatable {
     }
 
     /// The evidence reference other records (messages, receipts) carry: `log:<seq>`.
-    public var evidence: String { "log:\(seq)" }
+    public var reference: String { "log:\(seq)" }
 }

@@ -15,9 +15,17 @@ struct StartVerificationBody: StrictDecodable {
 }
 
 struct VerifyBody: StrictDecodable {
-    static let fields: Set<String> = ["verificationId", "code"]
+    static let fields: Set<String> = ["verificationId", "code", "noticeVersion"]
     var verificationId: String
     var code: String
+    /// The privacy notice version the person was shown before signing up (ACC-01).
+    var noticeVersion: Int?
+
+    func validate() throws {
+        if let noticeVersion, !(1...1_000_000).contains(noticeVersion) {
+            throw KithError.invalid("noticeVersion", "There is no privacy notice with this version.")
+        }
+    }
 }
 
 struct VerificationStarted: Codable, Sendable {
@@ -78,6 +86,7 @@ struct AccountRoutes {
             let session = try await services.accounts.verify(
                 id: body.verificationId,
                 code: body.code,
+                noticeVersion: body.noticeVersion,
                 initiation: context.initiation("verifyPhone")
             )
             return JSONResponse(
@@ -92,13 +101,19 @@ struct AccountRoutes {
         }
 
         api.add(.delete, "/v1/auth/sessions/current", "signOut") { request, context in
-            _ = try context.requirePrincipal()
-            if let token = request.bearerToken { try await services.accounts.signOut(token: token) }
+            let principal = try context.requireUser()
+            if let token = request.bearerToken {
+                try await services.accounts.signOut(
+                    token: token,
+                    of: principal.user,
+                    initiation: context.initiation("signOut")
+                )
+            }
             return Response(status: .noContent)
         }
 
         api.add(.get, "/v1/me", "getMe") { _, context in
-            let principal = try context.requirePrincipal()
+            let principal = try context.requireUser()
             guard let (phone, createdAt) = try await services.accounts.phoneNumber(of: principal.user) else {
                 throw KithError.unauthenticated
             }
@@ -136,7 +151,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var context = context
-        context.principal = principal
+        context.signedIn = principal
         return try await next(request, context)
     }
 }

@@ -28,25 +28,7 @@ extension KithServices {
             kind: kind,
             initiation: context.initiation(operation)
         )
-        let message: OutboundMessage
-        switch kind {
-        case .signIn:
-            message = OutboundMessage(
-                to: phone,
-                body:
-                    "【Kith】验证码 \(pending.code)，10 分钟内有效。请勿告诉他人。Your Kith code is \(pending.code); valid for 10 minutes.",
-                kind: .verification,
-                evidence: pending.evidence
-            )
-        case .numberOptOut:
-            message = OutboundMessage(
-                to: phone,
-                body: "【Kith】号码屏蔽验证码 \(pending.code)，10 分钟内有效。Your Kith opt-out code is \(pending.code).",
-                kind: .numberOptOut,
-                evidence: pending.evidence
-            )
-        }
-        try await messages.send(message)
+        try await messages.send(pending.message)
         return VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn)
     }
 }

@@ -31,6 +31,7 @@ public struct KithOverrides: Sendable {
 public struct KithServices: Sendable {
     public let store: KithStore
     public let accounts: PhoneAccounts
+    public let consents: ConsentLedger
     public let discovery: ContactDiscovery
     public let network: SocialNetwork
     public let suggestions: PeopleYouMayKnow
@@ -39,15 +40,6 @@ public struct KithServices: Sendable {
     public let rateLimits: RateLimitPolicy
     public let defaultRegion: PhoneNumber.Region
     public let maxBodyBytes: Int
-
-    /// Withdraws a consent and, in the same transaction, deletes what rested on it (ACC-07, CON-06).
-    func withdraw(_ purpose: PurposeID, by user: UserID, initiation: Initiation) async throws -> Int {
-        try await ConsentLedger(store: store).withdraw(purpose, by: user, initiation: initiation) { sql in
-            if purpose == .contactDiscovery {
-                _ = try await ContactDiscovery.deleteEdges(of: user, on: sql)
-            }
-        }
-    }
 }
 
 /// Builds the Kith application: opens the store, composes the capabilities, registers the routes.
@@ -67,6 +59,7 @@ public func buildApplication(
     let services = KithServices(
         store: store,
         accounts: PhoneAccounts(store: store),
+        consents: ConsentLedger(store: store),
         discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),
         network: network,
         suggestions: PeopleYouMayKnow(network: network),

@@ -2,6 +2,7 @@ import Configuration
 import KithCore
 import KithStore
 import Logging
+import SystemPackage
 
 /// Everything `kith` reads from its configuration: flags, `KITH_*` environment variables, an optional
 /// `.env` file, in that order of precedence.

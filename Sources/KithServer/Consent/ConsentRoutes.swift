@@ -134,13 +134,13 @@ struct ConsentRoutes {
         }
 
         api.add(.post, "/v1/me/consents", "grantConsent") { request, context in
-            let principal = try context.requirePrincipal()
+            let principal = try context.requireUser()
             let body = try await request.decodeStrict(
                 GrantConsentBody.self,
                 context: context,
                 maxBytes: services.maxBodyBytes
             )
-            let record = try await ConsentLedger(store: services.store).grant(
+            let record = try await services.consents.grant(
                 body.evidence,
                 by: principal.user,
                 initiation: context.initiation("grantConsent")
@@ -149,9 +149,9 @@ struct ConsentRoutes {
         }
 
         api.add(.delete, "/v1/me/consents/{purpose}", "withdrawConsent") { _, context in
-            let principal = try context.requirePrincipal()
+            let principal = try context.requireUser()
             let purpose = PurposeID(rawValue: context.parameters.get("purpose") ?? "")
-            let withdrawn = try await services.withdraw(
+            let withdrawn = try await services.consents.withdraw(
                 purpose,
                 by: principal.user,
                 initiation: context.initiation("withdrawConsent")
@@ -160,12 +160,9 @@ struct ConsentRoutes {
         }
 
         api.add(.get, "/v1/me/consents", "listMyConsents") { _, context in
-            let principal = try context.requirePrincipal()
-            let store = services.store
-            let records = try await store.database.read { sql in
-                try await ConsentLedger(store: store).records(of: principal.user, on: sql)
-            }
-            let catalogue = store.catalogue
+            let principal = try context.requireUser()
+            let records = try await services.consents.records(of: principal.user)
+            let catalogue = services.store.catalogue
             let status = catalogue.current.purposes.filter(\.basis.needsConsent).map { purpose in
                 let active = records.filter { $0.purpose == purpose.id && $0.withdrawnAt == nil }
                 let current = active.last { catalogue.consentIsCurrent(for: purpose.id, givenUnder: $0.noticeVersion) }

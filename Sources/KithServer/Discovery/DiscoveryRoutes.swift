@@ -55,28 +55,15 @@ struct DeletedContactsResponse: Codable, Sendable {
 
 struct OptOutBody: StrictDecodable {
     static let fields: Set<String> = ["verificationId", "code", "action"]
-    enum Action: String, Codable, Sendable {
-        case suppress
-        case inquire
-    }
-
     var verificationId: String
     var code: String
-    var action: Action
+    var action: NumberSuppressions.Request
 
     func validate() throws {
         guard verificationId.unicodeScalars.count <= 64 else {
             throw KithError.invalid("verificationId", "This is not a verification ID.")
         }
     }
-}
-
-struct OptOutResponse: Codable, Sendable {
-    var action: String
-    var suppressed: Bool
-    var registeredAccount: Bool
-    /// Everything Kith holds about the number, by category.
-    var held: [String]
 }
 
 /// `uploadContacts`, `deleteMyContacts`, `getDiscoverability`, `setDiscoverability`,
@@ -86,7 +73,7 @@ struct DiscoveryRoutes {
 
     func register(on api: API) {
         api.add(.post, "/v1/me/contacts/matches", "uploadContacts") { request, context in
-            let principal = try context.requirePrincipal()
+            let principal = try context.requireUser()
             let body = try await request.decodeStrict(UploadContactsBody.self, context: context, maxBytes: 1 << 20)
             try await RateLimiter(store: services.store).take(
                 "discovery-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
@@ -104,31 +91,21 @@ struct DiscoveryRoutes {
         }
 
         api.add(.delete, "/v1/me/contacts", "deleteMyContacts") { _, context in
-            let principal = try context.requirePrincipal()
-            let act = ProcessingAct(
-                purpose: .contactDiscovery,
-                actor: .user(principal.user),
-                subject: principal.user,
-                initiation: context.initiation("deleteMyContacts"),
-                detail: "contact edges deleted"
+            let principal = try context.requireUser()
+            let deleted = try await services.discovery.deleteContacts(
+                of: principal.user,
+                initiation: context.initiation("deleteMyContacts")
             )
-            // Deletion needs no consent: it is the person exercising a right, logged as such.
-            let store = services.store
-            let deleted = try await store.database.transaction { sql in
-                let deleted = try await ContactDiscovery.deleteEdges(of: principal.user, on: sql)
-                _ = try await ProcessingGate.append(act, basisRef: "deletion-request", store: store, on: sql)
-                return deleted
-            }
             return JSONResponse(DeletedContactsResponse(deleted: deleted))
         }
 
         api.add(.get, "/v1/me/discoverability", "getDiscoverability") { _, context in
-            let principal = try context.requirePrincipal()
+            let principal = try context.requireUser()
             return JSONResponse(try await discoverability(of: principal.user, locale: .zhCN))
         }
 
         api.add(.put, "/v1/me/discoverability", "setDiscoverability") { request, context in
-            let principal = try context.requirePrincipal()
+            let principal = try context.requireUser()
             let body = try await request.decodeStrict(
                 DiscoverabilityBody.self,
                 context: context,
@@ -136,14 +113,14 @@ struct DiscoveryRoutes {
             )
             if body.discoverable {
                 let evidence = try body.evidence(for: .discoverableByPhone)
-                _ = try await ConsentLedger(store: services.store).grant(
+                _ = try await services.consents.grant(
                     evidence,
                     by: principal.user,
                     initiation: context.initiation("setDiscoverability")
                 )
                 return JSONResponse(try await discoverability(of: principal.user, locale: evidence.locale))
             }
-            _ = try await services.withdraw(
+            _ = try await services.consents.withdraw(
                 .discoverableByPhone,
                 by: principal.user,
                 initiation: context.initiation("setDiscoverability")
@@ -179,71 +156,27 @@ struct DiscoveryRoutes {
                 "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
                 limit: services.rateLimits.verifyPerAddress
             )
-            let store = services.store
-            let initiation = context.initiation("confirmNumberOptOut")
-            let action = body.action
-            let response = try await services.accounts.redeem(
-                id: body.verificationId,
+            let response = try await NumberSuppressions(store: services.store).confirm(
+                verificationId: body.verificationId,
                 code: body.code,
-                kind: .numberOptOut
-            ) {
-                sql,
-                phoneIndex,
-                _,
-                now in
-                let registered =
-                    try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first() != nil
-                var suppressed = try await NumberSuppressions.isSuppressed(phoneIndex, on: sql)
-                let act = ProcessingAct(
-                    purpose: .numberSuppression,
-                    actor: .anonymous,
-                    subject: nil,
-                    initiation: initiation,
-                    detail: action == .suppress ? "number suppressed" : "holdings inquiry answered"
-                )
-                let entry = try await ProcessingGate.append(
-                    act,
-                    basisRef: LegalBasis.legalObligation.rawValue,
-                    store: store,
-                    on: sql
-                )
-                if action == .suppress, !suppressed {
-                    try await sql.raw(
-                        "INSERT INTO number_suppressions (phone_index, created_at, evidence) VALUES (\(bind: phoneIndex), \(bind: now), \(bind: entry.evidence))"
-                    ).run()
-                    suppressed = true
-                }
-                var held: [String] = []
-                if suppressed { held.append("suppression-entry: a keyed index of the number, nothing else") }
-                if registered {
-                    held.append(
-                        "account: this number belongs to a Kith account; its holder can see everything in the app"
-                    )
-                }
-                return OptOutResponse(
-                    action: action.rawValue,
-                    suppressed: suppressed,
-                    registeredAccount: registered,
-                    held: held
-                )
-            }
+                request: body.action,
+                accounts: services.accounts,
+                initiation: context.initiation("confirmNumberOptOut")
+            )
             return JSONResponse(response)
         }
     }
 
     func discoverability(of user: UserID, locale: NoticeLocale) async throws -> DiscoverabilityResponse {
         let store = services.store
-        let (discoverable, reverse) = try await store.database.read { sql in
-            let ledger = ConsentLedger(store: store)
-            return (
-                try await ledger.current(.discoverableByPhone, of: user, on: sql) != nil,
-                try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil
-            )
-        }
+        let held = try await services.consents.currentPurposes(
+            of: user,
+            among: [.discoverableByPhone, .reverseContactSuggestions]
+        )
         let purpose = store.catalogue.purpose(.discoverableByPhone)!
         return DiscoverabilityResponse(
-            discoverable: discoverable,
-            reverseContactSuggestions: reverse,
+            discoverable: held.contains(.discoverableByPhone),
+            reverseContactSuggestions: held.contains(.reverseContactSuggestions),
             explanation: purpose.consentText(locale),
             noticeVersion: store.catalogue.current.version,
             consentTextSHA256: purpose.consentText(locale).sha256Hex

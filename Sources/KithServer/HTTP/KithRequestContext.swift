@@ -7,7 +7,7 @@ import NIOCore
 public struct KithRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The signed-in person, set by ``AuthenticationMiddleware``.
-    public var principal: Principal?
+    public var signedIn: SignedInUser?
     /// The client's address, for per-address rate limits; only ever stored as a keyed digest.
     public let clientAddress: String
     public var maxUploadSize: Int { 64 * 1024 }
@@ -18,13 +18,13 @@ public struct KithRequestContext: RequestContext {
     }
 
     /// The signed-in person, or a 401 problem.
-    public func requirePrincipal() throws -> Principal {
-        guard let principal else { throw KithError.unauthenticated }
-        return principal
+    public func requireUser() throws -> SignedInUser {
+        guard let signedIn else { throw KithError.unauthenticated }
+        return signedIn
     }
 
     /// Evidence of the request that initiates a processing act (ACC-11).
     public func initiation(_ operation: String) -> Initiation {
-        Initiation(kind: .userRequest, action: operation, request: id, session: principal?.sessionRef)
+        Initiation(kind: .userRequest, action: operation, request: id, session: signedIn?.sessionRef)
     }
 }

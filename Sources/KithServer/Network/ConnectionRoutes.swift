@@ -66,12 +66,8 @@ struct ConnectionRoutes {
     func register(on api: API) {
         let network = services.network
         api.add(.post, "/v1/me/connection-requests", "requestConnection") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let body = try await request.decodeStrict(PersonBody.self, context: context, maxBytes: 4096)
-            try await RateLimiter(store: services.store).take(
-                "connection-requests:" + user.rawValue,
-                limit: .perDay(100, burst: 100)
-            )
             let (made, created) = try await network.requestConnection(
                 from: user,
                 to: body.user,
@@ -81,13 +77,13 @@ struct ConnectionRoutes {
         }
 
         api.add(.get, "/v1/me/connection-requests", "listConnectionRequests") { _, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let (incoming, outgoing) = try await network.pendingRequests(of: user)
             return JSONResponse(ConnectionRequestsResponse(incoming: incoming, outgoing: outgoing))
         }
 
         api.add(.post, "/v1/me/connection-requests/{requestId}", "respondToConnection") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let id = try context.identifier("requestId")
             let body = try await request.decodeStrict(RespondBody.self, context: context, maxBytes: 4096)
             return JSONResponse(
@@ -101,7 +97,7 @@ struct ConnectionRoutes {
         }
 
         api.add(.delete, "/v1/me/connections/{userId}", "removeConnection") { _, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             try await network.removeConnection(
                 user,
                 try context.userParameter(),
@@ -111,7 +107,7 @@ struct ConnectionRoutes {
         }
 
         api.add(.get, "/v1/users/{userId}/connections", "listConnections") { request, context in
-            let viewer = try context.requirePrincipal().user
+            let viewer = try context.requireUser().user
             let owner = try context.userParameter()
             let limit = try request.limit(default: 100, maximum: 500)
             let after = request.uri.queryParameters["after"].map(String.init)
@@ -125,20 +121,20 @@ struct ConnectionRoutes {
         }
 
         api.add(.post, "/v1/me/blocks", "blockUser") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let body = try await request.decodeStrict(PersonBody.self, context: context, maxBytes: 4096)
             try await network.block(user, body.user, initiation: context.initiation("blockUser"))
             return Response(status: .noContent)
         }
 
         api.add(.delete, "/v1/me/blocks/{userId}", "unblockUser") { _, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             try await network.unblock(user, try context.userParameter(), initiation: context.initiation("unblockUser"))
             return Response(status: .noContent)
         }
 
         api.add(.get, "/v1/me/network/second-degree", "listSecondDegree") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let limit = try request.limit(default: 50, maximum: 200)
             return JSONResponse(
                 SecondDegreeResponse(people: try await services.suggestions.secondDegree(of: user, limit: limit))
@@ -146,7 +142,7 @@ struct ConnectionRoutes {
         }
 
         api.add(.post, "/v1/users/{userId}/endorsements", "endorse") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let endorsee = try context.userParameter()
             let body = try await request.decodeStrict(EndorseBody.self, context: context, maxBytes: 4096)
             let (id, created) = try await network.endorse(
@@ -159,7 +155,7 @@ struct ConnectionRoutes {
         }
 
         api.add(.patch, "/v1/me/endorsements/{endorsementId}", "hideEndorsement") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let id = try context.identifier("endorsementId")
             let body = try await request.decodeStrict(HideEndorsementBody.self, context: context, maxBytes: 4096)
             try await network.setEndorsementHidden(
@@ -172,7 +168,7 @@ struct ConnectionRoutes {
         }
 
         api.add(.delete, "/v1/me/endorsements/{endorsementId}", "deleteEndorsement") { _, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             try await network.deleteEndorsement(
                 try context.identifier("endorsementId"),
                 of: user,

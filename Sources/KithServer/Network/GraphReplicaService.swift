@@ -1,3 +1,4 @@
+import KithCore
 import KithStore
 import Logging
 import ServiceLifecycle

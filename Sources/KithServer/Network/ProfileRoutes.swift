@@ -54,35 +54,20 @@ extension Unicode.Scalar {
     var isControlCharacter: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
 }
 
-struct ProfileResponse: Codable, Sendable {
-    var userId: UserID
-    /// How the viewer stands to this person: `self`, `connection` or `other`.
-    var relationship: Relationship
-    /// Only the fields the viewer may see.
-    var fields: [ProfileField: String]
-    /// The owner's own view: each field's audience (absent for others).
-    var visibility: [ProfileField: Audience]?
-    var hidesConnections: Bool?
-    /// The owner's own view: every endorsement, hidden ones too.
-    var endorsements: [Endorsement]?
-    /// Everyone else's view: the visible tags, counted.
-    var endorsementCounts: [EndorsementCount]?
-}
-
 /// `getProfile`, `updateProfile`: one visibility filter for every read (issue 4 §1).
 struct ProfileRoutes {
     let services: KithServices
 
     func register(on api: API) {
         api.add(.get, "/v1/users/{userId}/profile", "getProfile") { request, context in
-            let viewer = try context.requirePrincipal().user
+            let viewer = try context.requireUser().user
             let owner = try context.userParameter()
             let locale = try request.locale()
             return JSONResponse(try await profile(of: owner, for: viewer, locale: locale))
         }
 
         api.add(.patch, "/v1/me/profile", "updateProfile") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let body = try await request.decodeStrict(
                 UpdateProfileBody.self,
                 context: context,
@@ -99,26 +84,7 @@ struct ProfileRoutes {
         }
     }
 
-    func profile(of owner: UserID, for viewer: UserID, locale: NoticeLocale) async throws -> ProfileResponse {
-        try await services.store.database.read { sql in
-            let relationship = try await SocialNetwork.relationship(of: viewer, to: owner, on: sql)
-            guard relationship != .blocked, try await SocialNetwork.exists(owner, on: sql) else {
-                throw KithError.noSuchPerson
-            }
-            let profile = try await SocialNetwork.profile(of: owner, on: sql)
-            let isSelf = relationship == .selfView
-            return ProfileResponse(
-                userId: owner,
-                relationship: relationship,
-                fields: profile.visible(to: relationship),
-                visibility: isSelf
-                    ? Dictionary(uniqueKeysWithValues: ProfileField.allCases.map { ($0, profile.audience(of: $0)) })
-                    : nil,
-                hidesConnections: isSelf ? profile.hidesConnections : nil,
-                endorsements: isSelf ? try await SocialNetwork.endorsements(of: owner, locale: locale, on: sql) : nil,
-                endorsementCounts: isSelf
-                    ? nil : try await SocialNetwork.endorsementCounts(of: owner, locale: locale, on: sql)
-            )
-        }
+    func profile(of owner: UserID, for viewer: UserID, locale: NoticeLocale) async throws -> ProfileView {
+        try await services.network.profile(of: owner, for: viewer, locale: locale)
     }
 }

@@ -87,7 +87,7 @@ struct SuggestionRoutes {
 
     func register(on api: API) {
         api.add(.get, "/v1/me/suggestions", "listSuggestions") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let list = try await services.suggestions.list(
                 for: user,
                 limit: try request.limit(default: 10, maximum: 50),
@@ -98,7 +98,7 @@ struct SuggestionRoutes {
         }
 
         api.add(.post, "/v1/me/suggestions/{userId}/dismissal", "dismissSuggestion") { _, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             try await services.network.dismiss(
                 try context.userParameter(),
                 by: user,
@@ -108,7 +108,7 @@ struct SuggestionRoutes {
         }
 
         api.add(.get, "/v1/me/suggestions/{userId}/explanation", "explainSuggestion") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             guard
                 let explained = try await services.suggestions.explain(
                     try context.userParameter(),
@@ -122,47 +122,38 @@ struct SuggestionRoutes {
         }
 
         api.add(.get, "/v1/me/suggestion-settings", "getSuggestionSettings") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             return JSONResponse(try await settings(of: user, locale: try request.locale()))
         }
 
         api.add(.put, "/v1/me/suggestion-settings", "updateSuggestionSettings") { request, context in
-            let user = try context.requirePrincipal().user
+            let user = try context.requireUser().user
             let body = try await request.decodeStrict(
                 UpdateSuggestionSettingsBody.self,
                 context: context,
                 maxBytes: services.maxBodyBytes
             )
-            let initiation = context.initiation("updateSuggestionSettings")
-            let ledger = ConsentLedger(store: services.store)
+            var changes: [SuggestionSettingChange] = []
             for (purpose, on) in [
                 (PurposeID.personalisedSuggestions, body.personalised),
                 (.reverseContactSuggestions, body.reverseContactSuggestions),
             ] {
                 guard let on else { continue }
-                if on {
-                    _ = try await ledger.grant(try body.evidence(for: purpose), by: user, initiation: initiation)
-                } else {
-                    _ = try await services.withdraw(purpose, by: user, initiation: initiation)
-                }
+                changes.append(on ? .grant(try body.evidence(for: purpose)) : .withdraw(purpose))
             }
-            if let suggestable = body.suggestMeToOthers {
-                try await services.network.setSuggestable(user, suggestable, initiation: initiation)
-            }
+            if let suggestable = body.suggestMeToOthers { changes.append(.suggestMeToOthers(suggestable)) }
+            try await services.suggestions.change(
+                changes,
+                of: user,
+                initiation: context.initiation("updateSuggestionSettings")
+            )
             return JSONResponse(try await settings(of: user, locale: body.locale ?? .zhCN))
         }
     }
 
     func settings(of user: UserID, locale: NoticeLocale) async throws -> SuggestionSettingsResponse {
         let store = services.store
-        let (personalised, reverse, suggestable) = try await store.database.read { sql in
-            let ledger = ConsentLedger(store: store)
-            return (
-                try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil,
-                try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil,
-                try await SocialNetwork.suggestable(user, on: sql)
-            )
-        }
+        let switches = try await services.suggestions.switches(of: user)
         func consentSwitch(_ purpose: PurposeID, _ on: Bool) -> ConsentSwitch {
             let text = store.catalogue.purpose(purpose)?.consentText(locale) ?? ""
             return ConsentSwitch(
@@ -174,9 +165,9 @@ struct SuggestionRoutes {
             )
         }
         return SuggestionSettingsResponse(
-            personalised: consentSwitch(.personalisedSuggestions, personalised),
-            reverseContactSuggestions: consentSwitch(.reverseContactSuggestions, reverse),
-            suggestMeToOthers: suggestable,
+            personalised: consentSwitch(.personalisedSuggestions, switches.personalised),
+            reverseContactSuggestions: consentSwitch(.reverseContactSuggestions, switches.reverseContactSuggestions),
+            suggestMeToOthers: switches.suggestMeToOthers,
             personalisationData: PersonalisationData.all(locale)
         )
     }

@@ -17,7 +17,7 @@ struct OperationsRoutes {
         api.add(.get, "/health", "health") { _, _ in
             let store = services.store
             do {
-                _ = try await store.database.read { sql in try await sql.raw("SELECT 1 AS one").first() }
+                try await store.database.ping()
                 return JSONResponse(HealthResponse(status: "ok", store: store.database.backend.rawValue))
             } catch {
                 return JSONResponse(

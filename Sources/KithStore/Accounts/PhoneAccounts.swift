@@ -15,9 +15,9 @@ public struct PendingVerification: Sendable {
     public var id: String
     public var expiresIn: Int
     /// The one-time code, to be sent by SMS only; never returned to the client nor logged.
-    public var code: String
-    /// The processing-log entry that authorises sending the code.
-    public var evidence: String
+    var code: String
+    /// The code's message, authorised by the logged act of issuing it (MSG-04).
+    public var message: AuthorisedMessage
 }
 
 /// A signed-in session.
@@ -27,13 +27,6 @@ public struct Session: Sendable {
     public var user: UserID
     public var expiresAt: Int64
     public var newAccount: Bool
-}
-
-/// The identity behind a bearer token.
-public struct Principal: Sendable, Equatable {
-    public var user: UserID
-    /// A reference to the session for the log: a prefix of the token hash, never the token.
-    public var sessionRef: String
 }
 
 /// Accounts by phone number only (ACC-04, ACC-05, ACC-12): request a code, then verify it.
@@ -72,12 +65,15 @@ public struct PhoneAccounts: Sendable {
         }
         let act = ProcessingAct(
             purpose: kind == .signIn ? .account : .numberSuppression,
-            actor: existing.map { .user($0) } ?? .anonymous,
+            // Whoever asks is unknown: a code request proves nothing about the asker (GEN-08).
+            actor: .anonymous,
             subject: existing,
             initiation: initiation,
             detail: "verification code issued (\(kind.rawValue))"
         )
-        let (_, entry) = try await store.gate.perform(act) { sql in
+        let template: MessageTemplate = kind == .signIn ? .signInCode(code) : .optOutCode(code)
+        let store = self.store
+        let message = try await store.database.transaction { sql in
             try await sql.raw(
                 "DELETE FROM verifications WHERE (phone_index = \(bind: index) AND kind = \(bind: kind.rawValue)) OR expires_at < \(bind: now - 86_400_000)"
             ).run()
@@ -87,8 +83,9 @@ public struct PhoneAccounts: Sendable {
                 VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now), \(bind: kind.rawValue))
                 """
             ).run()
+            return try await MessageDispatcher.authorise(template, to: phone, by: act, store: store, on: sql).0
         }
-        return PendingVerification(id: id, expiresIn: policy.codeLifetime, code: code, evidence: entry.evidence)
+        return PendingVerification(id: id, expiresIn: policy.codeLifetime, code: code, message: message)
     }
 
     private enum Attempt<T: Sendable>: Sendable {
@@ -100,18 +97,40 @@ public struct PhoneAccounts: Sendable {
 
     /// Checks a code. The sixth guess of a code is refused even if right; an expired or used code is
     /// refused. A right code signs in, creating the account on first use by the person's own act (ACC-05).
-    public func verify(id: String, code: String, initiation: Initiation) async throws -> Session {
-        try await redeem(id: id, code: code, kind: .signIn) { sql, index, cipher, now in
-            try await signIn(phoneIndex: index, phoneCipher: cipher, initiation: initiation, now: now, on: sql)
+    ///
+    /// - Parameter noticeVersion: the version of the privacy notice the person was shown before signing
+    ///   up (ACC-01); the registration entry records it. `nil` records the current version as shown.
+    /// - Throws: `invalid-field` (`noticeVersion`) for a version that was never published.
+    public func verify(
+        id: String,
+        code: String,
+        noticeVersion: Int? = nil,
+        initiation: Initiation
+    ) async throws -> Session {
+        let shown = noticeVersion ?? store.catalogue.current.version
+        guard store.catalogue.notice(version: shown) != nil else {
+            throw KithError.invalid("noticeVersion", "There is no privacy notice with this version.")
+        }
+        return try await redeem(id: id, code: code, kind: .signIn, initiation: initiation) { sql, index, cipher, now in
+            try await signIn(
+                phoneIndex: index,
+                phoneCipher: cipher,
+                noticeVersion: shown,
+                initiation: initiation,
+                now: now,
+                on: sql
+            )
         }
     }
 
     /// Redeems a code of `kind` and runs `then` in the same transaction with the number's blind index
-    /// and ciphertext. Wrong guesses are counted even though the redemption fails.
-    public func redeem<T: Sendable>(
+    /// and ciphertext. Wrong guesses are counted even though the redemption fails, and every wrong or
+    /// locked attempt is a logged security event (SEC-01) naming the account when the number has one.
+    func redeem<T: Sendable>(
         id: String,
         code: String,
         kind: VerificationKind,
+        initiation: Initiation,
         then: @Sendable (any SQLDatabase, _ phoneIndex: String, _ phoneCipher: String, _ now: Int64) async throws -> T
     ) async throws -> T {
         let store = self.store
@@ -126,14 +145,20 @@ public struct PhoneAccounts: Sendable {
             let attempts = try row.decode(column: "attempts", as: Int.self)
             let consumed = try row.decode(column: "consumed", as: Int.self)
             let expiresAt = try row.decode(column: "expires_at", as: Int64.self)
+            let index = try row.decode(column: "phone_index", as: String.self)
             if consumed != 0 || expiresAt <= now { return .unknown }
-            if attempts >= policy.maxAttempts { return .locked }
+            if attempts >= policy.maxAttempts {
+                try await Self.logFailedAttempt("locked", kind: kind, phoneIndex: index, initiation, store, sql)
+                return .locked
+            }
             try await sql.raw("UPDATE verifications SET attempts = attempts + 1 WHERE id = \(bind: id)").run()
             let expected = try row.decode(column: "code_hash", as: String.self)
             let given = store.vault.keyedDigest("otp:" + id, code)
-            guard constantTimeEqual(expected, given) else { return .wrong }
+            guard constantTimeEqual(expected, given) else {
+                try await Self.logFailedAttempt("wrong", kind: kind, phoneIndex: index, initiation, store, sql)
+                return .wrong
+            }
             try await sql.raw("UPDATE verifications SET consumed = 1 WHERE id = \(bind: id)").run()
-            let index = try row.decode(column: "phone_index", as: String.self)
             let cipher = try row.decode(column: "phone_cipher", as: String.self)
             return .redeemed(try await then(sql, index, cipher, now))
         }
@@ -161,9 +186,32 @@ public struct PhoneAccounts: Sendable {
         }
     }
 
+    /// Logs a wrong or locked code attempt: the account it was aimed at (when the number has one) sees
+    /// it among the acts about them; the number itself is never in the entry.
+    private static func logFailedAttempt(
+        _ outcome: String,
+        kind: VerificationKind,
+        phoneIndex: String,
+        _ initiation: Initiation,
+        _ store: KithStore,
+        _ sql: any SQLDatabase
+    ) async throws {
+        let account = try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first()
+            .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
+        let act = ProcessingAct(
+            purpose: .securityLog,
+            actor: .anonymous,
+            subject: account,
+            initiation: initiation,
+            detail: "\(kind.rawValue) code attempt refused (\(outcome))"
+        )
+        try await ProcessingGate.record([act], store: store, on: sql)
+    }
+
     private func signIn(
         phoneIndex: String,
         phoneCipher: String,
+        noticeVersion: Int,
         initiation: Initiation,
         now: Int64,
         on sql: any SQLDatabase
@@ -179,18 +227,14 @@ public struct PhoneAccounts: Sendable {
                 actor: .user(created),
                 subject: created,
                 initiation: initiation,
-                detail: "account created by the person's own verified phone number"
+                detail: "account created by the person's own verified phone number",
+                evidence: ["noticeVersion": String(noticeVersion)]
             )
-            let entry = try await ProcessingGate.append(
-                act,
-                basisRef: LegalBasis.contract.rawValue,
-                store: store,
-                on: sql
-            )
+            let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
             try await sql.raw(
                 """
                 INSERT INTO users (id, phone_index, phone_cipher, created_at, registration_evidence)
-                VALUES (\(bind: created.rawValue), \(bind: phoneIndex), \(bind: phoneCipher), \(bind: now), \(bind: entry.evidence))
+                VALUES (\(bind: created.rawValue), \(bind: phoneIndex), \(bind: phoneCipher), \(bind: now), \(bind: entry.reference))
                 """
             ).run()
             user = created
@@ -211,19 +255,19 @@ public struct PhoneAccounts: Sendable {
             initiation: initiation,
             detail: "signed in"
         )
-        _ = try await ProcessingGate.append(act, basisRef: LegalBasis.contract.rawValue, store: store, on: sql)
+        try await ProcessingGate.record([act], store: store, on: sql)
         return Session(token: token, user: signedIn, expiresAt: expires, newAccount: isNew)
     }
 
     /// The principal behind a bearer token, or `nil` when the token is unknown or expired.
-    public func authenticate(token: String) async throws -> Principal? {
+    public func authenticate(token: String) async throws -> SignedInUser? {
         let hash = Self.tokenHash(token)
         let now = store.clock.nowMillis
         return try await store.database.read { sql in
             try await sql.raw(
                 "SELECT user_id FROM sessions WHERE token_hash = \(bind: hash) AND expires_at > \(bind: now)"
             ).first().map {
-                Principal(
+                SignedInUser(
                     user: UserID(rawValue: try $0.decode(column: "user_id", as: String.self)),
                     sessionRef: "sess:" + hash.prefix(16)
                 )
@@ -231,11 +275,20 @@ public struct PhoneAccounts: Sendable {
         }
     }
 
-    /// Ends the session of `token`.
-    public func signOut(token: String) async throws {
+    /// Ends the session of `token`, logged as a security event of the account (SEC-01).
+    public func signOut(token: String, of user: UserID, initiation: Initiation) async throws {
         let hash = Self.tokenHash(token)
-        try await store.database.transaction { sql in
-            try await sql.raw("DELETE FROM sessions WHERE token_hash = \(bind: hash)").run()
+        let act = ProcessingAct(
+            purpose: .account,
+            actor: .user(user),
+            subject: user,
+            initiation: initiation,
+            detail: "signed out"
+        )
+        try await store.gate.perform(act) { sql in
+            try await sql.raw(
+                "DELETE FROM sessions WHERE token_hash = \(bind: hash) AND user_id = \(bind: user.rawValue)"
+            ).run()
         }
     }
 

@@ -112,7 +112,7 @@ public final class KithDatabase: Service, Sendable {
     }
 
     /// Runs `body` with a database to read from; sees every committed write.
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
             case .sqlite(_, let reader, _):
@@ -130,7 +130,7 @@ public final class KithDatabase: Service, Sendable {
     /// On SQLite the transaction is `BEGIN IMMEDIATE` on the single writer connection, so writes are
     /// serialised. On PostgreSQL it is a `READ COMMITTED` transaction on a pooled connection; code that
     /// needs a serial order takes a row lock (see ``ProcessingLog``).
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
             case .sqlite(let writer, _, _):
@@ -218,6 +218,11 @@ public final class KithDatabase: Service, Sendable {
 }
 
 extension KithDatabase {
+    /// Answers when the store is reachable (`GET /health`); throws when it is not.
+    public func ping() async throws {
+        _ = try await read { sql in try await sql.raw("SELECT 1 AS one").first() }
+    }
+
     /// Waits (up to about two seconds) until the PostgreSQL pool started by ``run()`` leases connections:
     /// a query made before its `run()` task is scheduled fails instead of waiting.
     func waitUntilReady() async throws {

@@ -260,6 +260,26 @@ public enum Migrations {
                 "CREATE INDEX consents_log_seq ON consents (log_seq)",
             ]
         ),
+        Migration(
+            id: "0008-outbound-messages",
+            statements: [
+                // One record per outbound message (MSG-04): what was authorised to whom by which log entry.
+                // The recipient is kept only as its blind index; the body only as a digest.
+                """
+                CREATE TABLE outbound_messages (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    recipient_index TEXT NOT NULL,
+                    body_digest TEXT NOT NULL,
+                    log_seq BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    sent_at BIGINT
+                )
+                """,
+                "CREATE INDEX outbound_messages_recipient ON outbound_messages (recipient_index)",
+            ]
+        ),
     ]
 }
 

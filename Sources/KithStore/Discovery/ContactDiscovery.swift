@@ -48,7 +48,7 @@ public final class DiscoveryIndex: Sendable {
     ///
     /// After the first load this reads the consents (of any purpose) logged after the newest one seen:
     /// one range of the `log_seq` index, usually empty, so the watermark moves with every grant.
-    public func catchUp(on sql: any SQLDatabase) async throws {
+    func catchUp(on sql: any SQLDatabase) async throws {
         let purpose = PurposeID.discoverableByPhone.rawValue
         let since = state.withLock { $0.watermark }
         let query: SQLQueryString
@@ -298,16 +298,24 @@ public struct ContactDiscovery: Sendable {
         return (entries, invalid)
     }
 
-    /// The matching itself, read-only: normalise, blind-index, probe the prefix index, confirm the hits
-    /// in the store. Returns the discoverable accounts found (benchmarks time this).
-    public func resolve(uploader: UserID, numbers: [String], region: PhoneNumber.Region) async throws -> [UserID] {
+    /// The matching core alone, for the discovery benchmark: normalise, blind-index, probe the prefix
+    /// index, confirm the hits in the store — after the same consent check as ``match(uploader:numbers:previousNumbers:recheckToken:region:initiation:)``
+    /// (CON-01). Keeps nothing and logs nothing, and answers only how many accounts were found, so it
+    /// discloses nobody: the benchmark times the part that grows with the number of users.
+    public func countMatches(uploader: UserID, numbers: [String], region: PhoneNumber.Region) async throws -> Int {
         let (entries, _) = parse(numbers: numbers, previousNumbers: [], region: region)
         let candidates = Array(Set(index.filter(entries) { $0.blind.prefix }.map(\.blind)))
         let store = self.store
+        let act = ProcessingAct(
+            purpose: .contactDiscovery,
+            actor: .user(uploader),
+            subject: uploader,
+            initiation: Initiation(kind: .operatorCommand, action: "bench"),
+            detail: "benchmark match"
+        )
         return try await store.database.read { sql in
-            try await Self.discoverableAccounts(candidates, excluding: uploader, store: store, on: sql).values.map(
-                \.user
-            )
+            _ = try await ProcessingGate.basis(for: act, store: store, on: sql)
+            return try await Self.discoverableAccounts(candidates, excluding: uploader, store: store, on: sql).count
         }
     }
 
@@ -438,8 +446,27 @@ public struct ContactDiscovery: Sendable {
         return Int(min(quota.burst, tokens + max(0, now - updated) * quota.perSecond))
     }
 
-    /// Deletes the uploader's contact edges (CON-06; also `deleteMyContacts`).
-    public static func deleteEdges(of user: UserID, on sql: any SQLDatabase) async throws -> Int {
+    /// Deletes the person's uploaded contacts at their request (`deleteMyContacts`, CON-06), whether or
+    /// not the consent is still given: the gate logs it as an erasure.
+    ///
+    /// - Returns: how many contact edges were deleted.
+    public func deleteContacts(of user: UserID, initiation: Initiation) async throws -> Int {
+        let act = ProcessingAct(
+            purpose: .contactDiscovery,
+            actor: .user(user),
+            subject: user,
+            initiation: initiation,
+            detail: "contact edges deleted",
+            effect: .erasure
+        )
+        return try await store.gate.perform(act) { sql in
+            let deleted = try await Self.deleteEdges(of: user, on: sql)
+            return (deleted, detail: "\(deleted) contact edges deleted")
+        }.0
+    }
+
+    /// Deletes the uploader's contact edges (CON-06) in the caller's transaction.
+    static func deleteEdges(of user: UserID, on sql: any SQLDatabase) async throws -> Int {
         let count =
             try await sql.raw("SELECT COUNT(*) AS n FROM contact_edges WHERE owner_id = \(bind: user.rawValue)")
             .first()?
@@ -456,7 +483,7 @@ public struct NumberSuppressions: Sendable {
 
     public init(store: KithStore) { self.store = store }
 
-    public static func isSuppressed(_ phoneIndex: String, on sql: any SQLDatabase) async throws -> Bool {
+    static func isSuppressed(_ phoneIndex: String, on sql: any SQLDatabase) async throws -> Bool {
         try await sql.raw("SELECT phone_index FROM number_suppressions WHERE phone_index = \(bind: phoneIndex)").first()
             != nil
     }
@@ -464,5 +491,64 @@ public struct NumberSuppressions: Sendable {
     public func isSuppressed(_ phone: PhoneNumber) async throws -> Bool {
         let index = store.vault.blindIndex(phone)
         return try await store.database.read { sql in try await Self.isSuppressed(index, on: sql) }
+    }
+
+    /// What the holder of a number asks with a verified opt-out code.
+    public enum Request: String, Codable, Sendable {
+        /// Never match or contact this number again.
+        case suppress
+        /// Only say what Kith holds about the number.
+        case inquire
+    }
+
+    /// What Kith holds about a number, answered to the person who proved they hold it (DSR-10).
+    public struct Holdings: Codable, Sendable {
+        public var action: String
+        public var suppressed: Bool
+        public var registeredAccount: Bool
+        /// Everything Kith holds about the number, by category.
+        public var held: [String]
+    }
+
+    /// Redeems a number-opt-out code and carries out the holder's request in the same transaction,
+    /// logged under the duty to honour it (CON-08, DSR-10). The entry names no one: the holder is not
+    /// a user, and a registered holder's account is not looked up for the log.
+    public func confirm(
+        verificationId: String,
+        code: String,
+        request: Request,
+        accounts: PhoneAccounts,
+        initiation: Initiation
+    ) async throws -> Holdings {
+        let store = self.store
+        return try await accounts.redeem(id: verificationId, code: code, kind: .numberOptOut, initiation: initiation) {
+            sql,
+            phoneIndex,
+            _,
+            now in
+            let registered =
+                try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first() != nil
+            var suppressed = try await Self.isSuppressed(phoneIndex, on: sql)
+            let act = ProcessingAct(
+                purpose: .numberSuppression,
+                actor: .anonymous,
+                subject: nil,
+                initiation: initiation,
+                detail: request == .suppress ? "number suppressed" : "holdings inquiry answered"
+            )
+            let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
+            if request == .suppress, !suppressed {
+                try await sql.raw(
+                    "INSERT INTO number_suppressions (phone_index, created_at, evidence) VALUES (\(bind: phoneIndex), \(bind: now), \(bind: entry.reference))"
+                ).run()
+                suppressed = true
+            }
+            var held: [String] = []
+            if suppressed { held.append("suppression-entry: a keyed index of the number, nothing else") }
+            if registered {
+                held.append("account: this number belongs to a Kith account; its holder can see everything in the app")
+            }
+            return Holdings(action: request.rawValue, suppressed: suppressed, registeredAccount: registered, held: held)
+        }
     }
 }

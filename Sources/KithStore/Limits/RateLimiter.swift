@@ -22,7 +22,7 @@ public struct RateLimiter: Sendable {
     ///
     /// - Returns: the tokens left in the bucket.
     /// - Throws: ``KithError/Code/rateLimited`` with `Retry-After`; the caller's transaction rolls back.
-    public static func take(
+    static func take(
         _ bucket: String,
         limit: RateLimit,
         cost: Double = 1,

@@ -12,6 +12,7 @@ public struct EntryDraft: Sendable {
     public var basisRef: String?
     public var initiation: Initiation
     public var detail: String
+    public var evidence: [String: String]?
 
     public init(
         actor: String,
@@ -20,7 +21,8 @@ public struct EntryDraft: Sendable {
         basis: LegalBasis,
         basisRef: String?,
         initiation: Initiation,
-        detail: String
+        detail: String,
+        evidence: [String: String]? = nil
     ) {
         self.actor = actor
         self.subject = subject
@@ -29,6 +31,7 @@ public struct EntryDraft: Sendable {
         self.basisRef = basisRef
         self.initiation = initiation
         self.detail = detail
+        self.evidence = evidence
     }
 }
 
@@ -51,8 +54,7 @@ public struct ProcessingLog: Sendable {
     /// The `UPDATE` of the single state row takes the row lock first, so concurrent appenders on
     /// PostgreSQL queue up behind each other and the chain stays linear; it returns the state it locked.
     @discardableResult
-    public func append(_ drafts: [EntryDraft], at now: Int64, on sql: any SQLDatabase) async throws -> [ProcessingEntry]
-    {
+    func append(_ drafts: [EntryDraft], at now: Int64, on sql: any SQLDatabase) async throws -> [ProcessingEntry] {
         guard !drafts.isEmpty else { return [] }
         guard
             let state = try await sql.raw("UPDATE log_state SET size = size WHERE id = 1 RETURNING size, frontier")
@@ -82,7 +84,8 @@ public struct ProcessingLog: Sendable {
                 basis: draft.basis,
                 basisRef: draft.basisRef,
                 initiation: draft.initiation,
-                detail: draft.detail
+                detail: draft.detail,
+                evidence: draft.evidence
             )
             let canonical = entry.canonicalJSON()
             frontier.append(leafHash: MerkleTree.leafHash(canonical.utf8))
@@ -196,7 +199,8 @@ extension ProcessingLog {
         }
     }
 
-    /// Recomputes the Merkle tree from the stored entries and checks it against the signed heads.
+    /// Recomputes the Merkle tree from the stored entries and checks it against the signed heads, then
+    /// checks every consent row against the evidence its log entry holds.
     public static func verify(
         on database: KithDatabase,
         publicKey: Curve25519.Signing.PublicKey
@@ -278,6 +282,8 @@ extension ProcessingLog {
         } else {
             problems.append("the log state row is missing")
         }
+        // The consent evidence kept in mutable rows must still be what the chain recorded (ACC-11).
+        problems += try await ConsentLedger.bindingProblems(on: database).problems
         return LogVerification(entries: frontier.size, root: root, checkpointsChecked: checked, problems: problems)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KithCore
 import KithGraph
 import Logging
 import SQLKit

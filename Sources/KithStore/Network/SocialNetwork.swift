@@ -3,6 +3,22 @@ import KithCore
 import KithGraph
 import SQLKit
 
+/// A profile as one viewer may see it (`getProfile`).
+public struct ProfileView: Codable, Sendable {
+    public var userId: UserID
+    /// How the viewer stands to this person: `self`, `connection` or `other`.
+    public var relationship: Relationship
+    /// Only the fields the viewer may see.
+    public var fields: [ProfileField: String]
+    /// The owner's own view: each field's audience (absent for others).
+    public var visibility: [ProfileField: Audience]?
+    public var hidesConnections: Bool?
+    /// The owner's own view: every endorsement, hidden ones too.
+    public var endorsements: [Endorsement]?
+    /// Everyone else's view: the visible tags, counted.
+    public var endorsementCounts: [EndorsementCount]?
+}
+
 /// A connection request between two registered people.
 public struct ConnectionRequest: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
@@ -53,21 +69,51 @@ public struct EndorsementCount: Codable, Sendable, Equatable {
 public struct SocialNetwork: Sendable {
     public let store: KithStore
     public let replica: GraphReplica
+    /// How many connection requests one person may send (MSG-01: no mass invitations by request).
+    public var requestLimit: RateLimit
 
-    public init(store: KithStore, replica: GraphReplica) {
+    public init(store: KithStore, replica: GraphReplica, requestLimit: RateLimit = .perDay(100, burst: 100)) {
         self.store = store
         self.replica = replica
+        self.requestLimit = requestLimit
     }
 
     // MARK: Reading
 
+    /// A person's profile as `viewer` may see it: only the admitted fields; the owner's own view adds
+    /// each field's audience and every endorsement, everyone else's the visible endorsement tags counted.
+    ///
+    /// - Throws: `not-found` for an unknown person or someone either side blocked (not disclosed).
+    public func profile(of owner: UserID, for viewer: UserID, locale: NoticeLocale) async throws -> ProfileView {
+        try await store.database.read { sql in
+            let relationship = try await Self.relationship(of: viewer, to: owner, on: sql)
+            guard relationship != .blocked, try await Self.exists(owner, on: sql) else {
+                throw KithError.noSuchPerson
+            }
+            let profile = try await Self.profile(of: owner, on: sql)
+            let isSelf = relationship == .selfView
+            return ProfileView(
+                userId: owner,
+                relationship: relationship,
+                fields: profile.visible(to: relationship),
+                visibility: isSelf
+                    ? Dictionary(uniqueKeysWithValues: ProfileField.allCases.map { ($0, profile.audience(of: $0)) })
+                    : nil,
+                hidesConnections: isSelf ? profile.hidesConnections : nil,
+                endorsements: isSelf ? try await Self.endorsements(of: owner, locale: locale, on: sql) : nil,
+                endorsementCounts: isSelf
+                    ? nil : try await Self.endorsementCounts(of: owner, locale: locale, on: sql)
+            )
+        }
+    }
+
     /// Whether an account exists.
-    public static func exists(_ user: UserID, on sql: any SQLDatabase) async throws -> Bool {
+    static func exists(_ user: UserID, on sql: any SQLDatabase) async throws -> Bool {
         try await sql.raw("SELECT id FROM users WHERE id = \(bind: user.rawValue)").first() != nil
     }
 
     /// The people `user` blocked or was blocked by.
-    public static func blockedEitherWay(_ user: UserID, on sql: any SQLDatabase) async throws -> Set<UserID> {
+    static func blockedEitherWay(_ user: UserID, on sql: any SQLDatabase) async throws -> Set<UserID> {
         let rows = try await sql.raw(
             """
             SELECT blocked_id AS other FROM blocks WHERE user_id = \(bind: user.rawValue)
@@ -84,7 +130,7 @@ public struct SocialNetwork: Sendable {
     }
 
     /// How `viewer` stands to `owner`, from the store.
-    public static func relationship(
+    static func relationship(
         of viewer: UserID,
         to owner: UserID,
         on sql: any SQLDatabase
@@ -101,7 +147,7 @@ public struct SocialNetwork: Sendable {
     }
 
     /// The stored profiles of `users` (people who never wrote one get the empty default).
-    public static func profiles(
+    static func profiles(
         of users: some Collection<UserID>,
         on sql: any SQLDatabase
     ) async throws -> [UserID: Profile] {
@@ -129,12 +175,12 @@ public struct SocialNetwork: Sendable {
         return profiles
     }
 
-    public static func profile(of user: UserID, on sql: any SQLDatabase) async throws -> Profile {
+    static func profile(of user: UserID, on sql: any SQLDatabase) async throws -> Profile {
         try await profiles(of: [user], on: sql)[user] ?? Profile()
     }
 
     /// Summaries of `users` as `viewer` may see them; `relationships` defaults to `.other`.
-    public static func summaries(
+    static func summaries(
         of users: [UserID],
         relationships: [UserID: Relationship] = [:],
         on sql: any SQLDatabase
@@ -154,7 +200,7 @@ public struct SocialNetwork: Sendable {
     }
 
     /// Which of `users` have not opted out of being suggested to others (DSR-09).
-    public static func suggestable(
+    static func suggestable(
         _ users: some Collection<UserID>,
         on sql: any SQLDatabase
     ) async throws -> Set<UserID> {
@@ -171,18 +217,33 @@ public struct SocialNetwork: Sendable {
     }
 
     /// Whether a person has not opted out of being suggested to others (DSR-09).
-    public static func suggestable(_ user: UserID, on sql: any SQLDatabase) async throws -> Bool {
+    static func suggestable(_ user: UserID, on sql: any SQLDatabase) async throws -> Bool {
         try await suggestable([user], on: sql).contains(user)
     }
 
     // MARK: Writing
 
     /// Runs a social-network write through the gate: checked, logged, in one transaction.
+    ///
+    /// - Parameter related: the other person the act is about (whom one asks, answers, blocks, endorses),
+    ///   known before the work or found by it; the act is logged about them too, so their own entries
+    ///   show what was done about them.
     func write<T: Sendable>(
         _ actor: UserID,
         _ detail: String,
         _ initiation: Initiation,
+        about related: UserID? = nil,
         _ work: @Sendable (any SQLDatabase, Int64) async throws -> T
+    ) async throws -> T {
+        try await writeAbout(actor, detail, initiation) { sql, now in (try await work(sql, now), related) }
+    }
+
+    /// ``write(_:_:_:about:_:)`` for acts whose other person only the work finds out: it returns them.
+    func writeAbout<T: Sendable>(
+        _ actor: UserID,
+        _ detail: String,
+        _ initiation: Initiation,
+        _ work: @Sendable (any SQLDatabase, Int64) async throws -> (T, about: UserID?)
     ) async throws -> T {
         let now = store.clock.nowMillis
         let act = ProcessingAct(
@@ -192,7 +253,11 @@ public struct SocialNetwork: Sendable {
             initiation: initiation,
             detail: detail
         )
-        return try await store.gate.perform(act) { sql in try await work(sql, now) }.0
+        return try await store.gate.perform(act) { sql in
+            let (result, other) = try await work(sql, now)
+            let about = other.flatMap { $0 == actor ? nil : $0 }
+            return (result, detail: nil, related: about.map { [LoggedAct(act.about($0, detail: detail))] } ?? [])
+        }.0
     }
 
     /// Saves profile fields and audiences; an empty string clears a field.
@@ -245,16 +310,38 @@ public struct SocialNetwork: Sendable {
 
     /// Opts a person in to or out of being suggested to others (DSR-09); takes effect on the next request.
     public func setSuggestable(_ user: UserID, _ suggestable: Bool, initiation: Initiation) async throws {
-        let hides = try await write(user, suggestable ? "suggestable" : "not suggestable", initiation) { sql, now in
-            let profile = try await Self.profile(of: user, on: sql)
-            try await Self.save(profile, of: user, at: now, on: sql)
-            try await sql.raw(
-                "UPDATE profiles SET suggestable = \(bind: suggestable ? 1 : 0) WHERE user_id = \(bind: user.rawValue)"
-            ).run()
-            try await GraphReplica.recordChange(user, nil, at: now, on: sql)
-            return profile.hidesConnections
+        let hides = try await store.database.transaction { sql in
+            try await setSuggestable(user, suggestable, initiation: initiation, on: sql)
         }
         replica.apply(user, hidesConnections: hides, suggestable: suggestable)
+    }
+
+    /// ``setSuggestable(_:_:initiation:)`` in the caller's transaction, logged there; the caller applies
+    /// the change to the replica after the commit.
+    ///
+    /// - Returns: whether the person hides their connection list (the replica keeps both switches).
+    func setSuggestable(
+        _ user: UserID,
+        _ suggestable: Bool,
+        initiation: Initiation,
+        on sql: any SQLDatabase
+    ) async throws -> Bool {
+        let now = store.clock.nowMillis
+        let act = ProcessingAct(
+            purpose: .socialNetwork,
+            actor: .user(user),
+            subject: user,
+            initiation: initiation,
+            detail: suggestable ? "suggestable" : "not suggestable"
+        )
+        try await ProcessingGate.record([act], store: store, on: sql)
+        let profile = try await Self.profile(of: user, on: sql)
+        try await Self.save(profile, of: user, at: now, on: sql)
+        try await sql.raw(
+            "UPDATE profiles SET suggestable = \(bind: suggestable ? 1 : 0) WHERE user_id = \(bind: user.rawValue)"
+        ).run()
+        try await GraphReplica.recordChange(user, nil, at: now, on: sql)
+        return profile.hidesConnections
     }
 
     /// Asks `target` to connect. If `target` already asked `requester`, they are connected at once.
@@ -267,7 +354,17 @@ public struct SocialNetwork: Sendable {
         to target: UserID,
         initiation: Initiation
     ) async throws -> (ConnectionRequest, created: Bool) {
-        let (request, created) = try await write(requester, "connection requested", initiation) { sql, now in
+        let store = self.store
+        let limit = requestLimit
+        let (request, created) = try await write(requester, "connection requested", initiation, about: target) {
+            sql,
+            now in
+            _ = try await RateLimiter.take(
+                "connection-requests:" + requester.rawValue,
+                limit: limit,
+                store: store,
+                on: sql
+            )
             guard requester != target, try await Self.exists(target, on: sql),
                 try await Self.relationship(of: requester, to: target, on: sql) != .blocked
             else { throw KithError.noSuchPerson }
@@ -349,7 +446,7 @@ public struct SocialNetwork: Sendable {
         with response: Response,
         initiation: Initiation
     ) async throws -> ConnectionRequest {
-        let request = try await write(user, "connection request answered: \(response.rawValue)", initiation) {
+        let request = try await writeAbout(user, "connection request answered: \(response.rawValue)", initiation) {
             sql,
             now in
             guard
@@ -372,7 +469,7 @@ public struct SocialNetwork: Sendable {
                     "UPDATE connection_requests SET status = \(bind: request.status.rawValue), responded_at = \(bind: now) WHERE id = \(bind: requestId)"
                 ).run()
             }
-            return request
+            return (request, about: request.from == user ? request.to : request.from)
         }
         if request.status == .accepted { replica.apply(request.from, request.to, connected: true) }
         return request
@@ -395,7 +492,7 @@ public struct SocialNetwork: Sendable {
 
     /// Ends a connection. - Throws: `not-found` when the two are not connected.
     public func removeConnection(_ user: UserID, _ peer: UserID, initiation: Initiation) async throws {
-        try await write(user, "connection removed", initiation) { sql, now in
+        try await write(user, "connection removed", initiation, about: peer) { sql, now in
             guard try await Self.areConnected(user, peer, on: sql) else {
                 throw KithError(.notFound, field: "userId", detail: "You are not connected to this person.")
             }
@@ -418,7 +515,7 @@ public struct SocialNetwork: Sendable {
     /// two, and from then on hides each from the other everywhere — profiles, lists, the second degree,
     /// suggestions (issue 4 §2). Blocking again changes nothing.
     public func block(_ user: UserID, _ target: UserID, initiation: Initiation) async throws {
-        try await write(user, "person blocked", initiation) { sql, now in
+        try await write(user, "person blocked", initiation, about: target) { sql, now in
             guard user != target, try await Self.exists(target, on: sql) else { throw KithError.noSuchPerson }
             try await sql.raw(
                 "INSERT INTO blocks (user_id, blocked_id, created_at) VALUES (\(bind: user.rawValue), \(bind: target.rawValue), \(bind: now)) ON CONFLICT DO NOTHING"
@@ -443,7 +540,7 @@ public struct SocialNetwork: Sendable {
 
     /// Lifts a block; the two are not reconnected. - Throws: `not-found` when there was no block.
     public func unblock(_ user: UserID, _ target: UserID, initiation: Initiation) async throws {
-        try await write(user, "block lifted", initiation) { sql, _ in
+        try await write(user, "block lifted", initiation, about: target) { sql, _ in
             guard
                 try await sql.raw(
                     "SELECT 1 AS one FROM blocks WHERE user_id = \(bind: user.rawValue) AND blocked_id = \(bind: target.rawValue)"
@@ -516,7 +613,7 @@ public struct SocialNetwork: Sendable {
         tag: EndorsementTag,
         initiation: Initiation
     ) async throws -> (id: String, created: Bool) {
-        try await write(endorser, "endorsement given", initiation) { sql, now in
+        try await write(endorser, "endorsement given", initiation, about: endorsee) { sql, now in
             guard endorser != endorsee, try await Self.areConnected(endorser, endorsee, on: sql) else {
                 throw KithError(
                     .forbidden,
@@ -575,7 +672,7 @@ public struct SocialNetwork: Sendable {
     }
 
     /// Every endorsement of `user`, for the person themself.
-    public static func endorsements(
+    static func endorsements(
         of user: UserID,
         locale: NoticeLocale,
         on sql: any SQLDatabase
@@ -611,7 +708,7 @@ public struct SocialNetwork: Sendable {
     }
 
     /// The visible tags on `user`'s profile, counted, for anyone else.
-    public static func endorsementCounts(
+    static func endorsementCounts(
         of user: UserID,
         locale: NoticeLocale,
         on sql: any SQLDatabase

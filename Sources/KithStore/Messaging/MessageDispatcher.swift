@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import KithCore
+import SQLKit
+
+/// A message for a phone: what the SMS provider receives.
+public struct OutboundMessage: Sendable {
+    public var to: PhoneNumber
+    public var body: String
+    public var kind: MessageKind
+    /// The processing-log entry that authorised this message (`log:<seq>`, MSG-04).
+    public var evidence: String
+}
+
+/// The edge of the world where messages leave Kith: an SMS provider, or the development outbox.
+public protocol MessageGateway: Sendable {
+    func deliver(_ message: OutboundMessage, sentAt: Int64) async throws
+}
+
+/// A message the store authorised inside the transaction of the act that caused it, ready to send.
+///
+/// Only the store makes one (its initialiser is internal): outside KithStore a message can be sent only
+/// as the logged act authorised it.
+public struct AuthorisedMessage: Sendable {
+    /// The `outbound_messages` record.
+    public let id: String
+    let to: PhoneNumber
+    let template: MessageTemplate
+    let logSeq: Int
+
+    init(id: String, to: PhoneNumber, template: MessageTemplate, logSeq: Int) {
+        self.id = id
+        self.to = to
+        self.template = template
+        self.logSeq = logSeq
+    }
+}
+
+/// Binds every outbound message to the logged act that caused it, and sends only what is bound
+/// (MSG-04, Wang v. Maimai): the authorising entry's purpose fits the kind, its chained evidence names
+/// this message and the digest of this exact text, and the message record names this recipient.
+public struct MessageDispatcher: Sendable {
+    let gateway: any MessageGateway
+    let store: KithStore
+
+    public init(gateway: any MessageGateway, store: KithStore) {
+        self.gateway = gateway
+        self.store = store
+    }
+
+    /// The digest of a message body: keyed, because a transactional body holds a code that a plain
+    /// SHA-256 would give away to anyone reading the log or the table.
+    static func bodyDigest(_ body: String, store: KithStore) -> String { store.vault.keyedDigest("message-body", body) }
+
+    /// What the authorising act's entry must carry, inside the chain, for a message.
+    static func evidence(messageID: String, template: MessageTemplate, store: KithStore) -> [String: String] {
+        [
+            "messageId": messageID, "messageKind": template.kind.rawValue,
+            "bodyDigest": bodyDigest(template.body, store: store),
+        ]
+    }
+
+    /// Authorises a message in the caller's transaction: logs `act` with the message's evidence and
+    /// records the message under that entry.
+    static func authorise(
+        _ template: MessageTemplate,
+        to phone: PhoneNumber,
+        by act: ProcessingAct,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws -> (AuthorisedMessage, ProcessingEntry) {
+        guard template.kind.authorisingPurposes.contains(act.purpose) else {
+            throw KithError(.internalError, detail: "This act may not authorise this kind of message.")
+        }
+        let id = "m_" + Random.token(16)
+        var act = act
+        act.evidence = (act.evidence ?? [:]).merging(evidence(messageID: id, template: template, store: store)) { $1 }
+        let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
+        try await sql.raw(
+            """
+            INSERT INTO outbound_messages (id, kind, purpose, recipient_index, body_digest, log_seq, created_at, sent_at)
+            VALUES (\(bind: id), \(bind: template.kind.rawValue), \(bind: act.purpose.rawValue),
+                \(bind: store.vault.blindIndex(phone)), \(bind: bodyDigest(template.body, store: store)),
+                \(bind: entry.seq), \(bind: store.clock.nowMillis), NULL)
+            """
+        ).run()
+        return (AuthorisedMessage(id: id, to: phone, template: template, logSeq: entry.seq), entry)
+    }
+
+    /// Sends an authorised message once, after checking its binding; anything that does not match is
+    /// refused and never reaches the gateway.
+    ///
+    /// - Throws: `forbidden` when the record, the entry, the kind, the recipient or the text do not match,
+    ///   or the message was already sent.
+    public func send(_ message: AuthorisedMessage) async throws {
+        let store = self.store
+        let body = message.template.body
+        let digest = Self.bodyDigest(body, store: store)
+        let recipient = store.vault.blindIndex(message.to)
+        let refused = KithError(.forbidden, detail: "A message not bound to the act that authorised it is never sent.")
+        let now = store.clock.nowMillis
+        try await store.database.transaction { sql in
+            guard
+                let row = try await sql.raw(
+                    """
+                    SELECT kind, purpose, recipient_index, body_digest, log_seq, sent_at FROM outbound_messages
+                    WHERE id = \(bind: message.id)
+                    """
+                ).first(),
+                let logged = try await sql.raw(
+                    "SELECT entry FROM processing_log WHERE seq = \(bind: try row.decode(column: "log_seq", as: Int.self))"
+                ).first()
+            else { throw refused }
+            let entry = try JSONDecoder().decode(
+                ProcessingEntry.self,
+                from: Data(try logged.decode(column: "entry", as: String.self).utf8)
+            )
+            let kind = message.template.kind
+            guard try row.decode(column: "sent_at", as: Int64?.self) == nil,
+                try row.decode(column: "log_seq", as: Int.self) == message.logSeq,
+                try row.decode(column: "kind", as: String.self) == kind.rawValue,
+                kind.authorisingPurposes.contains(entry.purpose),
+                try row.decode(column: "purpose", as: String.self) == entry.purpose.rawValue,
+                constantTimeEqual(try row.decode(column: "recipient_index", as: String.self), recipient),
+                constantTimeEqual(try row.decode(column: "body_digest", as: String.self), digest),
+                entry.evidence?["messageId"] == message.id,
+                entry.evidence?["messageKind"] == kind.rawValue,
+                entry.evidence.flatMap({ $0["bodyDigest"] }).map({ constantTimeEqual($0, digest) }) == true
+            else { throw refused }
+            try await sql.raw("UPDATE outbound_messages SET sent_at = \(bind: now) WHERE id = \(bind: message.id)")
+                .run()
+        }
+        // Marked sent before delivery: a crash in between loses one code (the person asks again) rather
+        // than letting one authorisation send twice.
+        try await gateway.deliver(
+            OutboundMessage(to: message.to, body: body, kind: message.template.kind, evidence: "log:\(message.logSeq)"),
+            sentAt: now
+        )
+    }
+}

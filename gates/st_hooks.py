@@ -92,7 +92,8 @@ class FuzzUserSession:
 # validate meaning that JSON Schema cannot state, and answer with a documented status and a
 # documented, specific problem code naming the field:
 #   - startPhoneVerification: whether a string is a dialable mobile number (422 invalid-field, phone);
-#   - verifyPhone: whether the code matches the verification (400 verification-failed) — a
+#   - verifyPhone: whether `noticeVersion` names a published notice (422 notice-mismatch,
+#     noticeVersion); whether the code matches the verification (400 verification-failed) — a
 #     generated code for a generated verification ID can never be right;
 #   - grantConsent: whether textSHA256/noticeVersion match the notice served (422 notice-mismatch),
 #     whether the control was unchecked (422 consent-prechecked: "checked" is in the enum so the
@@ -111,7 +112,11 @@ class FuzzUserSession:
 # problem without these codes, a 5xx) still fails.
 SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
     "startPhoneVerification": {(422, "invalid-field", "phone")},
-    "verifyPhone": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
+    "verifyPhone": {
+        (400, "verification-failed", "verificationId"),
+        (400, "verification-failed", "code"),
+        (422, "notice-mismatch", "noticeVersion"),
+    },
     "grantConsent": {
         (422, "notice-mismatch", None),
         (422, "notice-mismatch", "textSHA256"),

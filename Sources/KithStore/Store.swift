@@ -12,6 +12,8 @@ public struct KithStore: Sendable {
     public let log: ProcessingLog
     public let catalogue: PurposeCatalogue
     public let clock: WallClock
+    /// Group commit for the entries of read-side derivations.
+    let readLog = GroupCommitLog()
 
     public init(
         database: KithDatabase,
@@ -27,6 +29,13 @@ public struct KithStore: Sendable {
     }
 
     var gate: ProcessingGate { ProcessingGate(store: self) }
+
+    /// Logs a read-side derivation about other people (suggestions, the second degree, explanations):
+    /// one entry per request naming the viewer, group-committed with concurrent requests' entries.
+    @discardableResult
+    func logDerivation(_ act: ProcessingAct) async throws -> ProcessingEntry {
+        try await readLog.record(act, store: self)
+    }
 }
 
 /// Random tokens and identifiers.

@@ -17,22 +17,8 @@ struct Problem: Codable, Sendable {
 }
 
 extension KithError.Code {
-    /// The HTTP status of each error code: the one place codes map to statuses.
-    var status: HTTPResponse.Status {
-        switch self {
-        case .malformedJSON, .unknownField, .verificationFailed: .badRequest
-        case .invalidField, .noticeMismatch, .consentPrechecked: .unprocessableContent
-        case .payloadTooLarge: .contentTooLarge
-        case .unauthenticated: .unauthorized
-        case .forbidden, .consentRequired: .forbidden
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .methodNotAllowed: .methodNotAllowed
-        case .rateLimited, .verificationLocked: .tooManyRequests
-        case .storeUnavailable: .serviceUnavailable
-        default: .internalServerError
-        }
-    }
+    /// The HTTP status the code declares.
+    var status: HTTPResponse.Status { HTTPResponse.Status(code: httpStatus) }
 
     /// The stable problem `type` URI of each error code.
     var typeURI: String { "https://kith.example/problems/\(rawValue)" }

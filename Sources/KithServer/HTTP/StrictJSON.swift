@@ -78,10 +78,10 @@ extension Request {
         guard let dictionary = object as? [String: Any] else {
             throw KithError(.malformedJSON, detail: "The body must be a JSON object.")
         }
-        if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
+        if dictionary.keys.contains(where: { !T.fields.contains($0) }) {
             throw KithError(
                 .unknownField,
-                field: unknown.count <= 64 ? unknown : String(unknown.prefix(64)),
+                // The key is the client's own text (it could be a phone number): never echoed.
                 detail:
                     "This operation does not take this field. It takes: \(T.fields.sorted().joined(separator: ", "))."
             )

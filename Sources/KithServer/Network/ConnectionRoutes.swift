@@ -137,7 +137,13 @@ struct ConnectionRoutes {
             let user = try context.requireUser().user
             let limit = try request.limit(default: 50, maximum: 200)
             return JSONResponse(
-                SecondDegreeResponse(people: try await services.suggestions.secondDegree(of: user, limit: limit))
+                SecondDegreeResponse(
+                    people: try await services.suggestions.secondDegree(
+                        of: user,
+                        limit: limit,
+                        initiation: context.initiation("listSecondDegree")
+                    )
+                )
             )
         }
 

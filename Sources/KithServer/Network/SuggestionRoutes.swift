@@ -113,7 +113,8 @@ struct SuggestionRoutes {
                 let explained = try await services.suggestions.explain(
                     try context.userParameter(),
                     for: user,
-                    locale: try request.locale()
+                    locale: try request.locale(),
+                    initiation: context.initiation("explainSuggestion")
                 )
             else {
                 throw KithError(.notFound, field: "userId", detail: "This person is not among your suggestions.")

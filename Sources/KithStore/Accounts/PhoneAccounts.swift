@@ -100,7 +100,7 @@ public struct PhoneAccounts: Sendable {
     ///
     /// - Parameter noticeVersion: the version of the privacy notice the person was shown before signing
     ///   up (ACC-01); the registration entry records it. `nil` records the current version as shown.
-    /// - Throws: `invalid-field` (`noticeVersion`) for a version that was never published.
+    /// - Throws: `notice-mismatch` (`noticeVersion`) for a version that was never published.
     public func verify(
         id: String,
         code: String,
@@ -109,7 +109,11 @@ public struct PhoneAccounts: Sendable {
     ) async throws -> Session {
         let shown = noticeVersion ?? store.catalogue.current.version
         guard store.catalogue.notice(version: shown) != nil else {
-            throw KithError.invalid("noticeVersion", "There is no privacy notice with this version.")
+            throw KithError(
+                .noticeMismatch,
+                field: "noticeVersion",
+                detail: "There is no privacy notice with this version."
+            )
         }
         return try await redeem(id: id, code: code, kind: .signIn, initiation: initiation) { sql, index, cipher, now in
             try await signIn(

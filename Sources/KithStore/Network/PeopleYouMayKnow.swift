@@ -93,7 +93,9 @@ public struct PeopleYouMayKnow: Sendable {
         initiation: Initiation
     ) async throws -> SuggestionList {
         let viewer = try await store.database.read { try await self.viewer(user, on: $0) }
-        guard viewer.personalised else { return try await plainList(for: viewer, limit: limit, locale: locale) }
+        guard viewer.personalised else {
+            return try await loggedPlainList(for: viewer, limit: limit, locale: locale, initiation: initiation)
+        }
         let act = ProcessingAct(
             purpose: .personalisedSuggestions,
             actor: .user(user),
@@ -108,11 +110,12 @@ public struct PeopleYouMayKnow: Sendable {
             return Array(try await self.evaluate(candidates, for: viewer, locale: locale, on: sql).prefix(limit))
         }
         do {
-            let count = suggestions.count
-            _ = try await store.gate.perform(act) { _ in ((), detail: "suggestions computed: \(count) shown") }
+            var logged = act
+            logged.detail = "suggestions computed: \(suggestions.count) shown"
+            try await store.logDerivation(logged)
         } catch let error as KithError where error.code == .consentRequired {
             // Withdrawn while this request ran: the withdrawal wins (PYM-02).
-            return try await plainList(for: viewer, limit: limit, locale: locale)
+            return try await loggedPlainList(for: viewer, limit: limit, locale: locale, initiation: initiation)
         }
         return SuggestionList(
             personalised: true,
@@ -121,17 +124,60 @@ public struct PeopleYouMayKnow: Sendable {
         )
     }
 
-    /// Why `candidate` is suggested to the viewer now; `nil` when they would not be suggested.
-    public func explain(_ candidate: UserID, for user: UserID, locale: NoticeLocale) async throws -> SuggestedPerson? {
+    /// Why `candidate` is suggested to the viewer now; `nil` when they would not be suggested. Logged
+    /// as a derivation about the candidate, named as the related subject (SEC-01).
+    public func explain(
+        _ candidate: UserID,
+        for user: UserID,
+        locale: NoticeLocale,
+        initiation: Initiation
+    ) async throws -> SuggestedPerson? {
         let viewer = try await store.database.read { try await self.viewer(user, on: $0) }
-        guard viewer.personalised else {
-            return try await plainList(for: viewer, limit: 200, locale: locale).suggestions.first {
+        let explained: SuggestedPerson?
+        if viewer.personalised {
+            explained = try await store.database.read { sql in
+                try await self.evaluate([candidate], for: viewer, locale: locale, on: sql).first
+            }
+        } else {
+            explained = try await plainList(for: viewer, limit: 200, locale: locale).suggestions.first {
                 $0.person.userId == candidate
             }
         }
-        return try await store.database.read { sql in
-            try await self.evaluate([candidate], for: viewer, locale: locale, on: sql).first
+        guard explained != nil else { return nil }
+        let act = ProcessingAct(
+            purpose: viewer.personalised ? .personalisedSuggestions : .socialNetwork,
+            actor: .user(user),
+            subject: user,
+            initiation: initiation,
+            detail: "suggestion explained"
+        )
+        do {
+            try await store.logDerivation(act)
+        } catch let error as KithError where error.code == .consentRequired {
+            // Withdrawn while this request ran: nothing personalised is explained (PYM-02).
+            return nil
         }
+        return explained
+    }
+
+    /// The plain list, logged as one derivation naming the viewer.
+    func loggedPlainList(
+        for viewer: Viewer,
+        limit: Int,
+        locale: NoticeLocale,
+        initiation: Initiation
+    ) async throws -> SuggestionList {
+        let list = try await plainList(for: viewer, limit: limit, locale: locale)
+        try await store.logDerivation(
+            ProcessingAct(
+                purpose: .socialNetwork,
+                actor: .user(viewer.user),
+                subject: viewer.user,
+                initiation: initiation,
+                detail: "plain suggestion list: \(list.suggestions.count) shown"
+            )
+        )
+        return list
     }
 
     static let personalisedLabel = LocalizedText(
@@ -308,7 +354,9 @@ public struct PeopleYouMayKnow: Sendable {
 
     /// The second-degree network: people two steps away through connections whose lists are not hidden,
     /// most mutual connections first.
-    public func secondDegree(of user: UserID, limit: Int) async throws -> [SecondDegreePerson] {
+    ///
+    /// Logged as one derivation per request naming the viewer (SEC-01).
+    public func secondDegree(of user: UserID, limit: Int, initiation: Initiation) async throws -> [SecondDegreePerson] {
         let blocked = try await store.database.read { try await SocialNetwork.blockedEitherWay(user, on: $0) }
         let replica = self.replica
         let filter = SuggestionFilter(
@@ -323,6 +371,15 @@ public struct PeopleYouMayKnow: Sendable {
         )
         let people = replica.users(of: ranked.map(\.candidate))
         let mutuals = ranked.map { replica.users(of: $0.mutuals) }
+        try await store.logDerivation(
+            ProcessingAct(
+                purpose: .socialNetwork,
+                actor: .user(user),
+                subject: user,
+                initiation: initiation,
+                detail: "second degree computed: \(people.count) shown"
+            )
+        )
         return try await store.database.read { sql in
             let summaries = try await SocialNetwork.summaries(
                 of: people + mutuals.flatMap { $0 },

@@ -37,8 +37,8 @@ PUBLIC = {
     "confirmNumberOptOut",
 }
 
-# Operations only an operator may call (none yet; the web operator console will add them).
-OPERATOR_ONLY: set[str] = set()
+# Operations only an operator may call: a person's session gets 403.
+OPERATOR_ONLY: set[str] = {"getMessageEvidence"}
 
 # Values for path parameters when an operation is called generically (unauthenticated checks).
 PATH_VALUES = {
@@ -46,6 +46,7 @@ PATH_VALUES = {
     "userId": "00000000-0000-4000-8000-000000000000",
     "requestId": "00000000-0000-4000-8000-000000000001",
     "endorsementId": "00000000-0000-4000-8000-000000000002",
+    "messageId": "m_00000000000000000000",
 }
 
 

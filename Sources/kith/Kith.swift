@@ -12,7 +12,7 @@ struct Kith: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kith",
         abstract: "Kith: a privacy-first social-graph server.",
-        subcommands: [Serve.self, Migrate.self, Ledger.self, EvalSuggestions.self, Bench.self]
+        subcommands: [Serve.self, Migrate.self, Ledger.self, OperatorCommand.self, EvalSuggestions.self, Bench.self]
     )
 }
 
@@ -72,6 +72,42 @@ struct Migrate: AsyncParsableCommand {
             try await database.migrate(logger: logger)
         }
         print(applied.isEmpty ? "store is up to date" : "applied: " + applied.joined(separator: ", "))
+    }
+}
+
+/// `kith operator create --name NAME`: the operators who sign in apart from users (SEC-02).
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator",
+        abstract: "Manage operators.",
+        subcommands: [Create.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an operator and print its bearer token once (only its hash is stored)."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The operator's name: a role or staff handle, 2–64 of a–z, 0–9, '.', '_', '-'.")
+        var name: String
+
+        func run() async throws {
+            let configuration = try await store.configuration()
+            let logger = makeLogger(configuration.logLevel)
+            let keys = try configuration.keys(logger: logger)
+            let name = self.name
+            let credential = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
+                try await database.migrate(logger: logger)
+                return try await Operators(store: KithStore(database: database, keys: keys)).create(
+                    name: name,
+                    initiation: Initiation(kind: .operatorCommand, action: "operatorCreate")
+                )
+            }
+            print("operator \(credential.name) created; its token, shown only now:")
+            print(credential.token)
+        }
     }
 }
 

@@ -18,16 +18,7 @@ final class RecordingGateway: MessageGateway {
 struct SpineTests {
     static let initiation = Initiation(kind: .userRequest, action: "test", request: "r1")
 
-    static func entries(_ store: KithStore) async throws -> [ProcessingEntry] {
-        try await store.database.read { sql in
-            try await sql.raw("SELECT entry FROM processing_log ORDER BY seq").all().map {
-                try JSONDecoder().decode(
-                    ProcessingEntry.self,
-                    from: Data(try $0.decode(column: "entry", as: String.self).utf8)
-                )
-            }
-        }
-    }
+    static func entries(_ store: KithStore) async throws -> [ProcessingEntry] { try await loggedEntries(store) }
 
     @Test(
         "MSG-04 a message is sent only as its logged act authorised it: recipient, text and evidence bound",

@@ -127,3 +127,15 @@ struct CapturingHandler: LogHandler {
         sink.append("\(event.level) \(label): \(event.message) \(rendered) [\(event.source)]")
     }
 }
+
+/// The processing log's entries, oldest first, decoded.
+public func loggedEntries(_ store: KithStore) async throws -> [ProcessingEntry] {
+    try await store.database.read { sql in
+        try await sql.raw("SELECT entry FROM processing_log ORDER BY seq").all().map {
+            try JSONDecoder().decode(
+                ProcessingEntry.self,
+                from: Data(try $0.decode(column: "entry", as: String.self).utf8)
+            )
+        }
+    }
+}

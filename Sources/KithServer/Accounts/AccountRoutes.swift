@@ -151,7 +151,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var context = context
-        context.signedIn = principal
+        context.identity = .user(principal)
         return try await next(request, context)
     }
 }

@@ -32,6 +32,7 @@ public struct KithServices: Sendable {
     public let store: KithStore
     public let accounts: PhoneAccounts
     public let consents: ConsentLedger
+    public let operators: Operators
     public let discovery: ContactDiscovery
     public let network: SocialNetwork
     public let suggestions: PeopleYouMayKnow
@@ -60,6 +61,7 @@ public func buildApplication(
         store: store,
         accounts: PhoneAccounts(store: store),
         consents: ConsentLedger(store: store),
+        operators: Operators(store: store),
         discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),
         network: network,
         suggestions: PeopleYouMayKnow(network: network),
@@ -100,6 +102,7 @@ func registerRoutes(on api: API, services: KithServices) {
     ConnectionRoutes(services: services).register(on: api)
     SuggestionRoutes(services: services).register(on: api)
     OperationsRoutes(services: services).register(on: api)
+    OperatorRoutes(services: services).register(on: api)
 }
 
 /// The operations the server implements, for checking them against the OpenAPI document.

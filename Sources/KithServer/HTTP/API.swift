@@ -34,16 +34,24 @@ final class API: @unchecked Sendable {
     }
 
     /// Adds a route. `path` uses OpenAPI templates (`/v1/me/consents/{purpose}`).
+    ///
+    /// - Parameter group: a route group with middleware of its own (the operator routes); the router
+    ///   itself by default.
     func add<Output: ResponseGenerator>(
         _ method: HTTPRequest.Method,
         _ path: String,
         _ operationId: String,
+        in group: RouterGroup<KithRequestContext>? = nil,
         handler: @escaping @Sendable (Request, KithRequestContext) async throws -> Output
     ) {
         operations.append(APIOperation(method: method.rawValue, path: path, operationId: operationId))
         let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : part
         }.joined(separator: "/")
-        router.on(RouterPath(routerPath), method: method, use: handler)
+        if let group {
+            group.on(RouterPath(routerPath), method: method, use: handler)
+        } else {
+            router.on(RouterPath(routerPath), method: method, use: handler)
+        }
     }
 }

@@ -1,13 +1,17 @@
 import Hummingbird
+import HummingbirdAuth
 import KithCore
 import KithStore
 import NIOCore
 
 /// The request context: Hummingbird's core storage plus the caller's identity and address.
-public struct KithRequestContext: RequestContext {
+public struct KithRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The signed-in person, set by ``AuthenticationMiddleware``.
-    public var signedIn: SignedInUser?
+    /// Who is asking: a signed-in person (``AuthenticationMiddleware``) or, on the operator routes, an
+    /// operator (``OperatorAuthenticator``).
+    public var identity: Principal?
+    /// The signed-in person, if a person is asking.
+    public var signedIn: SignedInUser? { identity?.signedInUser }
     /// The client's address, for per-address rate limits; only ever stored as a keyed digest.
     public let clientAddress: String
     public var maxUploadSize: Int { 64 * 1024 }
@@ -21,6 +25,16 @@ public struct KithRequestContext: RequestContext {
     public func requireUser() throws -> SignedInUser {
         guard let signedIn else { throw KithError.unauthenticated }
         return signedIn
+    }
+
+    /// The operator asking, or a problem: 403 for a signed-in person (operators authenticate apart
+    /// from users), 401 for anyone else.
+    public func requireOperator() throws -> String {
+        switch identity {
+        case .operator(let name): return name
+        case .user: throw KithError(.forbidden, detail: "Only an operator may do this.")
+        case nil: throw KithError.unauthenticated
+        }
     }
 
     /// Evidence of the request that initiates a processing act (ACC-11).

@@ -3,7 +3,7 @@ import KithCore
 import KithStore
 
 /// The development gateway: appends one JSON object per message to a file (`KITH_SMS_OUTBOX`):
-/// `{"to","body","kind","sentAt","evidence"}`.
+/// `{"to","body","kind","sentAt","evidence","messageId"}`.
 public actor OutboxGateway: MessageGateway {
     private let path: String
 
@@ -15,6 +15,7 @@ public actor OutboxGateway: MessageGateway {
         var kind: String
         var sentAt: String
         var evidence: String
+        var messageId: String
     }
 
     public func deliver(_ message: OutboundMessage, sentAt: Int64) async throws {
@@ -25,7 +26,8 @@ public actor OutboxGateway: MessageGateway {
             body: message.body,
             kind: message.kind.rawValue,
             sentAt: formatter.string(from: Date(timeIntervalSince1970: Double(sentAt) / 1000)),
-            evidence: message.evidence
+            evidence: message.evidence,
+            messageId: message.id
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -273,11 +273,27 @@ public enum Migrations {
                     recipient_index TEXT NOT NULL,
                     body_digest TEXT NOT NULL,
                     log_seq BIGINT NOT NULL,
+                    subject_id TEXT,
                     created_at BIGINT NOT NULL,
                     sent_at BIGINT
                 )
                 """,
                 "CREATE INDEX outbound_messages_recipient ON outbound_messages (recipient_index)",
+                "CREATE INDEX outbound_messages_subject ON outbound_messages (subject_id)",
+            ]
+        ),
+        Migration(
+            id: "0009-operators",
+            statements: [
+                // Operators (SEC-02): staff who sign in apart from users; the secret is kept only as its hash.
+                """
+                CREATE TABLE operators (
+                    name TEXT PRIMARY KEY,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    evidence TEXT NOT NULL
+                )
+                """
             ]
         ),
     ]

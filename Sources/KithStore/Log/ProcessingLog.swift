@@ -165,6 +165,14 @@ public struct LogVerification: Sendable, CustomStringConvertible {
     }
 }
 
+/// A tree head signed with the log's Ed25519 key: `kith-log-head-v1|<size>|<root hex>`.
+public struct SignedTreeHead: Sendable, Codable {
+    public var treeSize: Int
+    public var root: String
+    /// Base64 Ed25519 signature.
+    public var signature: String
+}
+
 /// An RFC 6962 inclusion proof for one entry.
 public struct InclusionProof: Sendable, Codable {
     public var seq: Int
@@ -285,6 +293,49 @@ extension ProcessingLog {
         // The consent evidence kept in mutable rows must still be what the chain recorded (ACC-11).
         problems += try await ConsentLedger.bindingProblems(on: database).problems
         return LogVerification(entries: frontier.size, root: root, checkpointsChecked: checked, problems: problems)
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of the current signed head, with that head, so a
+    /// reader can check it with the public key alone. `nil` when there is no such entry.
+    public static func signedInclusionProof(
+        seq: Int,
+        on database: KithDatabase
+    ) async throws -> (InclusionProof, SignedTreeHead)? {
+        guard
+            let head = try await database.read({ sql in
+                try await sql.raw("SELECT size, root, signature FROM log_state WHERE id = 1").first().map {
+                    SignedTreeHead(
+                        treeSize: try $0.decode(column: "size", as: Int.self),
+                        root: try $0.decode(column: "root", as: String.self),
+                        signature: try $0.decode(column: "signature", as: String.self)
+                    )
+                }
+            }), seq >= 1, seq <= head.treeSize
+        else { return nil }
+        var leaves: [Digest32] = []
+        leaves.reserveCapacity(head.treeSize)
+        var target: String?
+        try await scan(on: database) { entrySeq, entry in
+            guard entrySeq <= head.treeSize else { return }
+            leaves.append(MerkleTree.leafHash(entry.utf8))
+            if entrySeq == seq { target = entry }
+        }
+        guard let target, leaves.count == head.treeSize else { return nil }
+        let proof = InclusionProof(
+            seq: seq,
+            treeSize: head.treeSize,
+            leafHash: leaves[seq - 1].hexString,
+            root: MerkleTree.root(leaves[...]).hexString,
+            auditPath: MerkleTree.inclusionProof(index: seq - 1, leaves: leaves[...]).map(\.hexString),
+            entry: target
+        )
+        guard proof.root == head.root else {
+            throw KithError(
+                .internalError,
+                detail: "The processing log does not match its signed head; run kith ledger verify."
+            )
+        }
+        return (proof, head)
     }
 
     /// Builds and self-checks the inclusion proof of entry `seq` in the current tree.

@@ -5,6 +5,8 @@ import SQLKit
 
 /// A message for a phone: what the SMS provider receives.
 public struct OutboundMessage: Sendable {
+    /// The `outbound_messages` record (`getMessageEvidence` finds the authorising act by it).
+    public var id: String
     public var to: PhoneNumber
     public var body: String
     public var kind: MessageKind
@@ -78,10 +80,11 @@ public struct MessageDispatcher: Sendable {
         let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
         try await sql.raw(
             """
-            INSERT INTO outbound_messages (id, kind, purpose, recipient_index, body_digest, log_seq, created_at, sent_at)
+            INSERT INTO outbound_messages (id, kind, purpose, recipient_index, body_digest, log_seq, subject_id,
+                created_at, sent_at)
             VALUES (\(bind: id), \(bind: template.kind.rawValue), \(bind: act.purpose.rawValue),
                 \(bind: store.vault.blindIndex(phone)), \(bind: bodyDigest(template.body, store: store)),
-                \(bind: entry.seq), \(bind: store.clock.nowMillis), NULL)
+                \(bind: entry.seq), \(bind: act.subject?.rawValue), \(bind: store.clock.nowMillis), NULL)
             """
         ).run()
         return (AuthorisedMessage(id: id, to: phone, template: template, logSeq: entry.seq), entry)
@@ -133,7 +136,13 @@ public struct MessageDispatcher: Sendable {
         // Marked sent before delivery: a crash in between loses one code (the person asks again) rather
         // than letting one authorisation send twice.
         try await gateway.deliver(
-            OutboundMessage(to: message.to, body: body, kind: message.template.kind, evidence: "log:\(message.logSeq)"),
+            OutboundMessage(
+                id: message.id,
+                to: message.to,
+                body: body,
+                kind: message.template.kind,
+                evidence: "log:\(message.logSeq)"
+            ),
             sentAt: now
         )
     }

@@ -1,0 +1,44 @@
+import Hummingbird
+import HummingbirdAuth
+import KithCore
+import KithStore
+
+/// Resolves an operator's bearer token (`kop_…`) on the operator routes (SEC-02). A person's session
+/// token is not an operator's: it leaves the identity a person, whom the routes answer with 403.
+struct OperatorAuthenticator: AuthenticatorMiddleware {
+    typealias Context = KithRequestContext
+    let operators: Operators
+
+    func authenticate(request: Request, context: KithRequestContext) async throws -> Principal? {
+        guard let token = request.bearerToken, token.count <= 128,
+            let name = try await operators.authenticate(token: token)
+        else { return nil }
+        return .operator(name: name)
+    }
+}
+
+/// `getMessageEvidence`: the operator's route group, authenticated apart from users; every read here
+/// is a logged act of the operator (SEC-02, MSG-04).
+struct OperatorRoutes {
+    let services: KithServices
+
+    func register(on api: API) {
+        let group = api.router.group().add(middleware: OperatorAuthenticator(operators: services.operators))
+        api.add(.get, "/v1/operator/messages/{messageId}/evidence", "getMessageEvidence", in: group) {
+            _,
+            context in
+            let name = try context.requireOperator()
+            let id = context.parameters.get("messageId") ?? ""
+            guard id.count <= 64 else {
+                throw KithError(.notFound, field: "messageId", detail: "There is no such message.")
+            }
+            return JSONResponse(
+                try await services.operators.messageEvidence(
+                    id,
+                    by: name,
+                    initiation: context.initiation("getMessageEvidence")
+                )
+            )
+        }
+    }
+}

@@ -19,7 +19,7 @@ public struct Migration: Sendable {
 /// The SQL is the common subset of SQLite and PostgreSQL (and of the PostgreSQL-compatible distributed
 /// engines): `TEXT`, `BIGINT`, `INTEGER`, `DOUBLE PRECISION`; no auto-increment, no engine-specific types.
 /// Every table that grows with users carries the owning user's ID, so it can be distributed by it.
-/// Tables holding personal information are listed in ``PersonalDataInventory``.
+/// Every table and column is classified in ``DataInventory/kith`` (CON-00, SEC-07).
 public enum Migrations {
     public static let all: [Migration] = [
         Migration(

@@ -153,4 +153,20 @@ struct DataInventoryTests {
             #expect(refilled == .success(0), "\(prefix)")
         }
     }
+
+    @Test("ACC-01 SEC-07 the served notice lists the inventory's categories, client IP addresses included")
+    func noticeDerivesFromInventory() throws {
+        let catalogue = PurposeCatalogue.standard.describing(Self.inventory)
+        for purpose in catalogue.current.purposes {
+            #expect(purpose.dataCategories == Self.inventory.categories(for: purpose.id).map(\.rawValue))
+        }
+        let abuse = try #require(catalogue.purpose(.abusePrevention))
+        #expect(abuse.dataCategories.contains(DataCategory.clientAddressKeyedHash.rawValue))
+        #expect(abuse.basis == .legalObligation)
+        #expect(abuse.description.en.contains("IP address") && abuse.description.en.contains("keyed hashes"))
+        let text = catalogue.current.text(.en)
+        #expect(text.contains("client-ip-keyed-hash"))
+        #expect(catalogue.current.text(.zhCN).contains("IP 地址"))
+        #expect(catalogue.purpose(.contactDiscovery)?.dataCategories.contains("contact-edges") == true)
+    }
 }

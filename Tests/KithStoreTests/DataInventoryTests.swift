@@ -129,6 +129,7 @@ struct DataInventoryTests {
         }
         #expect(years >= 3)
         #expect(log.erase == .destroySubjectKey)
+        #expect(!Self.inventory.sweepRules.contains { $0.table == "processing_log" || $0.table == "consents" })
     }
 
     @Test("SEC-05 a rate-limit bucket is swept only once its limit has filled it up again")

@@ -249,4 +249,23 @@ struct RetentionSweeperTests {
             #expect(try await Self.count(store, "SELECT owner_id FROM test_invitations") == 1)
         }
     }
+
+    @Test("SEC-05 the sweeper service sweeps on its interval until it is stopped", arguments: Backend.enabled)
+    func serviceSweepsOnInterval(backend: Backend) async throws {
+        try await Self.withSweeper(backend) { store, clock, _ in
+            try await RateLimiter(store: store).take("verify-ip:test", limit: RateLimitPolicy().verifyPerAddress)
+            clock.advance(seconds: 3600)
+            let service = RetentionSweeper(store: store, interval: .milliseconds(20), logger: quietLogger())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                var left = 1
+                for _ in 0..<250 where left > 0 {
+                    try await Task.sleep(for: .milliseconds(20))
+                    left = try await Self.count(store, "SELECT bucket FROM rate_buckets")
+                }
+                #expect(left == 0)
+                group.cancelAll()
+            }
+        }
+    }
 }

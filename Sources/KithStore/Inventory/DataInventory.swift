@@ -149,7 +149,7 @@ public enum Retention: Sendable, Equatable {
         switch self {
         case .untilExpiry(let column, let unit):
             // A row expiring exactly now is already refused by the code that reads it.
-            return (column, unit == .milliseconds ? Double(nowMillis + 1) : Double(nowMillis) / 1000, unit)
+            return (column, unit == .milliseconds ? Double(nowMillis + 1) : Double(nowMillis + 1) / 1000, unit)
         case .window(let seconds, let column, let unit):
             let cutoff = nowMillis - seconds * 1000
             return (column, unit == .milliseconds ? Double(cutoff) : Double(cutoff) / 1000, unit)

@@ -24,7 +24,8 @@ public struct KithStore: Sendable {
         self.database = database
         self.vault = PhoneVault(keys: keys)
         self.log = ProcessingLog(keys: keys)
-        self.catalogue = catalogue
+        // The notice lists the categories the data inventory declares (ACC-01, SEC-07).
+        self.catalogue = catalogue.describing(.kith)
         self.clock = clock
     }
 

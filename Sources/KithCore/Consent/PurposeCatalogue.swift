@@ -43,6 +43,9 @@ extension PurposeID {
     public static let numberSuppression: PurposeID = "number-suppression"
     /// The user's profile and connections: the core service of a social network.
     public static let socialNetwork: PurposeID = "social-network"
+    /// Rate limits against code pumping, enumeration and spam (CON-07, ACC-12): counters keyed by keyed
+    /// hashes of client IP addresses and phone numbers, or by account, kept for the window of the limit.
+    public static let abusePrevention: PurposeID = "abuse-prevention"
 }
 
 extension PurposeCatalogue {
@@ -195,6 +198,24 @@ extension PrivacyNotice {
                     zhCN: "不是 Kith 用户的人可以验证自己的号码，要求我们永不匹配、永不联系该号码。" + "我们只保存该号码的带密钥索引，不保存号码本身。",
                     en: "People who do not use Kith can verify their number and ask us never to match or contact "
                         + "it. We keep only a keyed index of the number, never the number itself."
+                )
+            ),
+            Purpose(
+                id: .abusePrevention,
+                basis: .legalObligation,
+                dataCategories: ["client-ip-keyed-hash", "phone-number-blind-index", "usage-counter"],
+                retentionDays: 20,
+                retention: LocalizedText(
+                    zhCN: "仅在限额的时间窗口内保存，之后删除：验证码不超过 1 小时，人脉请求 1 天，通讯录匹配额度 20 天。",
+                    en: "Only for the window of each limit, then deleted: at most an hour for sign-in codes, a day "
+                        + "for connection requests, 20 days for the address-book quota."
+                ),
+                title: LocalizedText(zhCN: "防止滥用（频率限制）", en: "Abuse prevention (rate limits)"),
+                description: LocalizedText(
+                    zhCN: "为防止验证码轰炸、号码枚举和骚扰，我们按您的客户端 IP 地址、手机号码或账号计数请求次数。" + "IP 地址和号码只以带密钥的哈希保存在计数器中，从不保存原文。",
+                    en: "To stop code pumping, number enumeration and spam we count requests per client IP address, "
+                        + "per phone number and per account. Addresses and numbers are kept only as keyed hashes "
+                        + "inside the counters, never as themselves."
                 )
             ),
         ],

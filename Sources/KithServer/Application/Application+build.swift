@@ -81,7 +81,10 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kith"),
-        services: [database, GraphReplicaService(network: network, logger: logger)],
+        services: [
+            database, GraphReplicaService(network: network, logger: logger),
+            RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
+        ],
         logger: logger
     )
     app.beforeServerStarts {

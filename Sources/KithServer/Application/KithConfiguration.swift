@@ -28,6 +28,9 @@ import SystemPackage
 ///   - `kith.max.body.bytes` (int, optional, default: `65536`): largest request body accepted
 ///     (`KITH_MAX_BODY_BYTES`).
 ///   - `kith.log.level` (string, optional, default: `info`): `trace` … `critical` (`KITH_LOG_LEVEL`).
+///   - `kith.retention.sweep.seconds` (int, optional, default: `600`): seconds between two sweeps of
+///     the data past its retention in the data inventory (SEC-05); at least 1
+///     (`KITH_RETENTION_SWEEP_SECONDS`).
 public struct KithConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
@@ -40,6 +43,7 @@ public struct KithConfiguration: Sendable {
     public var defaultRegion = PhoneNumber.Region.cn
     public var maxBodyBytes = 65_536
     public var logLevel = Logger.Level.info
+    public var retentionSweepSeconds = 600
 
     public init() {}
 
@@ -64,6 +68,10 @@ public struct KithConfiguration: Sendable {
             throw KithError.invalid("KITH_LOG_LEVEL", "Use trace, debug, info, notice, warning, error or critical.")
         }
         logLevel = parsedLevel
+        retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)
+        guard retentionSweepSeconds >= 1 else {
+            throw KithError.invalid("KITH_RETENTION_SWEEP_SECONDS", "Use a whole number of seconds, at least 1.")
+        }
     }
 
     /// The reader `kith` uses: command-line values first, then the environment, then `.env`.

@@ -19,7 +19,7 @@ public struct Migration: Sendable {
 /// The SQL is the common subset of SQLite and PostgreSQL (and of the PostgreSQL-compatible distributed
 /// engines): `TEXT`, `BIGINT`, `INTEGER`, `DOUBLE PRECISION`; no auto-increment, no engine-specific types.
 /// Every table that grows with users carries the owning user's ID, so it can be distributed by it.
-/// Tables holding personal information are listed in ``PersonalDataInventory``.
+/// Every table and column is classified in ``DataInventory/kith`` (CON-00, SEC-07).
 public enum Migrations {
     public static let all: [Migration] = [
         Migration(
@@ -305,6 +305,8 @@ extension KithDatabase {
     /// Safe to run from several nodes at once: on PostgreSQL an advisory lock serialises them, on SQLite
     /// the single writer does.
     /// - Returns: the IDs of the migrations applied now.
+    /// - Throws: ``KithError/Code/internalError`` (field `kith_migrations`) when the store was migrated by
+    ///   a newer Kith: a schema newer than the code is refused rather than served (issue 10 §9).
     @discardableResult
     public func migrate(_ migrations: [Migration] = Migrations.all, logger: Logger) async throws -> [String] {
         let backend = self.backend
@@ -313,6 +315,7 @@ extension KithDatabase {
             try await sql.raw(
                 "CREATE TABLE IF NOT EXISTS kith_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
             ).run()
+            try await Self.refuseUnknownMigrations(known: migrations, on: sql)
         }
         var applied: [String] = []
         for migration in migrations {
@@ -334,5 +337,25 @@ extension KithDatabase {
             }
         }
         return applied
+    }
+}
+
+extension KithDatabase {
+    /// Throws when `kith_migrations` records a migration `known` does not contain: the store's schema is
+    /// newer than this code, which would misread it.
+    static func refuseUnknownMigrations(known: [Migration], on sql: any SQLDatabase) async throws {
+        let knownIDs = Set(known.map(\.id))
+        let applied = try await sql.raw("SELECT id FROM kith_migrations").all().map {
+            try $0.decode(column: "id", as: String.self)
+        }
+        let unknown = applied.filter { !knownIDs.contains($0) }.sorted()
+        guard unknown.isEmpty else {
+            throw KithError(
+                .internalError,
+                field: "kith_migrations",
+                detail: "The store was migrated by a newer Kith (migration \(unknown.joined(separator: ", ")) is "
+                    + "unknown to this version); run the newer version or restore a backup made for this one."
+            )
+        }
     }
 }

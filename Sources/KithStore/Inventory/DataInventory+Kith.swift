@@ -1,0 +1,431 @@
+import KithCore
+
+extension DataInventory {
+    /// Kith's inventory: every table and column of ``Migrations/all`` and every in-memory holder of
+    /// personal information (CON-00, SEC-07, GEN-02).
+    ///
+    /// A migration that adds a table or column adds its entry here in the same change; the schema test
+    /// fails until it does.
+    public static let kith = DataInventory(tables: kithTables, holders: kithHolders)
+
+    static let account: [PurposeID] = [.account]
+    static let network: [PurposeID] = [.socialNetwork]
+    static let networkAndSuggestions: [PurposeID] = [.socialNetwork, .personalisedSuggestions]
+    /// Address-book data serves discovery and, with their own consents, the suggestions built on it.
+    static let addressBook: [PurposeID] = [.contactDiscovery, .reverseContactSuggestions, .personalisedSuggestions]
+
+    /// Longest a rate-limit bucket of each kind takes to fill up again from empty: after that a bucket
+    /// is as good as absent (``RateLimiter`` treats a missing bucket as full), so deleting it changes
+    /// nothing. The windows come from the limits Kith applies by default (SEC-05).
+    enum BucketWindow {
+        static let codesPerNumber = RateLimitPolicy().codesPerNumber.secondsUntilFull
+        static let codesPerAddress = RateLimitPolicy().codesPerAddress.secondsUntilFull
+        static let verifyPerAddress = RateLimitPolicy().verifyPerAddress.secondsUntilFull
+        static let discoveryPerAddress = RateLimitPolicy().discoveryUploadsPerAddress.secondsUntilFull
+        /// ``ContactDiscovery``'s default quota of new numbers per account (CON-07).
+        static let discoveryQuota = RateLimit.perDay(100, burst: 2000).secondsUntilFull
+        /// `requestConnection`'s limit per account.
+        static let connectionRequests = RateLimit.perDay(100, burst: 100).secondsUntilFull
+        static let longest = [
+            codesPerNumber, codesPerAddress, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
+        ].max()!
+    }
+
+    /// How long a recheck token of an uploaded set is remembered: after that the set is uploaded as new.
+    static let recheckTokenWindow: Int64 = 30 * 86_400
+    /// How long graph change rows are kept for other nodes to catch up (``GraphReplica``'s poll re-reads
+    /// a few seconds; an hour covers a node that paused).
+    static let graphChangeWindow: Int64 = 3_600
+
+    static func bucket(_ prefix: String, ip window: Int64) -> KeyPattern {
+        KeyPattern(
+            prefix,
+            "<keyed hash of the client IP address>",
+            category: .clientAddressKeyedHash,
+            subject: .clientAddress,
+            purposes: [.abusePrevention],
+            retention: .window(seconds: window, after: "updated_at", unit: .seconds),
+            export: .notExported("a keyed hash of an address links to no account and proves nothing to anyone")
+        )
+    }
+
+    static let kithTables: [InventoryTable] = [
+        InventoryTable(
+            "users",
+            subjects: [SubjectColumn("id")],
+            retention: .whileAccountExists,
+            columns: [
+                InventoryColumn("id", .userIdentifier, account),
+                InventoryColumn(
+                    "phone_index",
+                    .phoneNumberKeyedHash,
+                    [.account, .discoverableByPhone],
+                    export: .notExported("the number itself is exported; its keyed hash adds nothing")
+                ),
+                InventoryColumn("phone_cipher", .phoneNumberCiphertext, account),
+                InventoryColumn("created_at", .activityTime, account),
+                InventoryColumn("registration_evidence", .evidenceReference, [.account, .securityLog]),
+            ]
+        ),
+        InventoryTable(
+            "verifications",
+            subjects: [
+                SubjectColumn(
+                    "phone_index",
+                    .numberHolder,
+                    export: .notExported("gone within minutes, before an export could be asked for")
+                )
+            ],
+            retention: .untilExpiry(column: "expires_at", unit: .milliseconds),
+            export: .notExported("gone within minutes, before an export could be asked for"),
+            erase: .nothingToErase,
+            note: "A sign-in or opt-out code in progress; the number may belong to someone who never registers.",
+            columns: [
+                InventoryColumn("id", .verificationCode, [.account, .numberSuppression]),
+                InventoryColumn("phone_index", .phoneNumberKeyedHash, [.account, .numberSuppression]),
+                InventoryColumn("phone_cipher", .phoneNumberCiphertext, account),
+                InventoryColumn("code_hash", .verificationCode, [.account, .numberSuppression]),
+                InventoryColumn("attempts", .verificationCode, [.account, .numberSuppression]),
+                InventoryColumn("expires_at", .activityTime, [.account, .numberSuppression]),
+                InventoryColumn("consumed", .verificationCode, [.account, .numberSuppression]),
+                InventoryColumn("created_at", .activityTime, [.account, .numberSuppression]),
+                InventoryColumn("kind", .verificationCode, [.account, .numberSuppression]),
+            ]
+        ),
+        InventoryTable(
+            "sessions",
+            subjects: [SubjectColumn("user_id")],
+            retention: .untilExpiry(column: "expires_at", unit: .milliseconds),
+            columns: [
+                InventoryColumn(
+                    "token_hash",
+                    .session,
+                    account,
+                    export: .notExported("the hash of a secret; the session's times are exported")
+                ),
+                InventoryColumn("user_id", .userIdentifier, account),
+                InventoryColumn("created_at", .activityTime, account),
+                InventoryColumn("expires_at", .activityTime, account),
+            ]
+        ),
+        InventoryTable(
+            "subject_keys",
+            subjects: [SubjectColumn("user_id", export: .notExported("a key, not information about the person"))],
+            retention: .whileAccountExists,
+            export: .notExported("a key, not information about the person"),
+            erase: .destroySubjectKey,
+            note: "Destroying the key unlinks the person's log entries while the chain still verifies.",
+            columns: [
+                InventoryColumn("user_id", .userIdentifier, [.securityLog]),
+                InventoryColumn("key_cipher", .subjectKey, [.securityLog]),
+                InventoryColumn("created_at", .activityTime, [.securityLog]),
+            ]
+        ),
+        InventoryTable(
+            "consents",
+            subjects: [SubjectColumn("user_id")],
+            retention: .whileAccountExists,
+            note: "Each grant and withdrawal is also inside its chained log entry (ACC-11), kept 3 years there.",
+            columns: [
+                "id", "user_id", "purpose", "notice_version", "locale", "text_sha256", "initial_state", "channel",
+                "granted_at", "withdrawn_at", "evidence", "withdrawal_evidence", "log_seq",
+            ].map { InventoryColumn($0, $0 == "user_id" ? .userIdentifier : .consentEvidence, [.securityLog]) }
+        ),
+        InventoryTable(
+            "processing_log",
+            subjects: [SubjectColumn("subject_ref", .pseudonym)],
+            retention: .years(3),
+            erase: .destroySubjectKey,
+            note: "Append-only and hash-chained (SEC-01: at least 180 days; ACC-11: 3 years); never swept.",
+            columns: [
+                InventoryColumn("seq", .processingLog, [.securityLog]),
+                InventoryColumn("at", .processingLog, [.securityLog]),
+                InventoryColumn("subject_ref", .pseudonym, [.securityLog]),
+                InventoryColumn("purpose", .processingLog, [.securityLog]),
+                InventoryColumn("entry", .processingLog, [.securityLog]),
+            ]
+        ),
+        .technical(
+            "log_state",
+            note: "The processing log's signed tree head: sizes and hashes.",
+            columns: ["id", "size", "frontier", "root", "signature"]
+        ),
+        .technical(
+            "log_checkpoints",
+            note: "Signed tree heads every 1,024 entries: sizes, hashes and times.",
+            columns: ["tree_size", "root", "signature", "at"]
+        ),
+        InventoryTable(
+            "rate_buckets",
+            subjects: [
+                SubjectColumn(
+                    "bucket",
+                    .user,
+                    export: .notExported("a counter of the last minutes or days; it expires by itself")
+                )
+            ],
+            retention: .window(seconds: BucketWindow.longest, after: "updated_at", unit: .seconds),
+            export: .notExported("a counter of the last minutes or days; it expires by itself"),
+            erase: .deleteRows,
+            note: "Every key names a limited operation and what it counts; no key holds a number or an address.",
+            columns: [
+                InventoryColumn(
+                    "bucket",
+                    .usageCounter,
+                    [.abusePrevention],
+                    keys: [
+                        KeyPattern(
+                            "otp-number:",
+                            "<blind index of the phone number>",
+                            category: .phoneNumberKeyedHash,
+                            subject: .numberHolder,
+                            purposes: [.abusePrevention],
+                            retention: .window(
+                                seconds: BucketWindow.codesPerNumber,
+                                after: "updated_at",
+                                unit: .seconds
+                            ),
+                            export: .notExported("gone within the hour")
+                        ),
+                        bucket("otp-ip:", ip: BucketWindow.codesPerAddress),
+                        bucket("verify-ip:", ip: BucketWindow.verifyPerAddress),
+                        bucket("discovery-ip:", ip: BucketWindow.discoveryPerAddress),
+                        KeyPattern(
+                            "discovery:",
+                            "<user id>",
+                            category: .userIdentifier,
+                            subject: .user,
+                            purposes: [.abusePrevention, .contactDiscovery],
+                            retention: .window(
+                                seconds: BucketWindow.discoveryQuota,
+                                after: "updated_at",
+                                unit: .seconds
+                            ),
+                            export: .toSubject
+                        ),
+                        KeyPattern(
+                            "connection-requests:",
+                            "<user id>",
+                            category: .userIdentifier,
+                            subject: .user,
+                            purposes: [.abusePrevention],
+                            retention: .window(
+                                seconds: BucketWindow.connectionRequests,
+                                after: "updated_at",
+                                unit: .seconds
+                            ),
+                            export: .notExported("a counter of the last day; it expires by itself")
+                        ),
+                    ]
+                ),
+                InventoryColumn("tokens", .usageCounter, [.abusePrevention]),
+                InventoryColumn("updated_at", .activityTime, [.abusePrevention]),
+            ]
+        ),
+        InventoryTable(
+            "contact_edges",
+            subjects: [
+                SubjectColumn("owner_id"),
+                SubjectColumn("contact_id", .contact, export: .factOnlyNeverSource),
+            ],
+            retention: .untilConsentWithdrawn(.contactDiscovery),
+            note: "CON-00: an uploaded address-book entry is personal information of the contact, not only of the "
+                + "uploader; only entries that matched a discoverable account are kept, as this edge.",
+            columns: [
+                InventoryColumn("owner_id", .uploadedContact, addressBook),
+                InventoryColumn("contact_id", .uploadedContact, addressBook),
+                InventoryColumn("created_at", .uploadedContact, addressBook),
+            ]
+        ),
+        InventoryTable(
+            "number_suppressions",
+            subjects: [
+                SubjectColumn(
+                    "phone_index",
+                    .numberHolder,
+                    export: .notExported("the holder has no account; proving the number again shows the opt-out")
+                )
+            ],
+            retention: .untilLifted,
+            export: .notExported("the holder has no account; proving the number again shows the opt-out"),
+            erase: .deleteRows,
+            note: "CON-08: a non-user's 'never match or contact this number'; only the keyed hash is kept.",
+            columns: [
+                InventoryColumn("phone_index", .phoneNumberKeyedHash, [.numberSuppression]),
+                InventoryColumn("created_at", .activityTime, [.numberSuppression]),
+                InventoryColumn("evidence", .evidenceReference, [.numberSuppression, .securityLog]),
+            ]
+        ),
+        InventoryTable(
+            "discovery_tokens",
+            subjects: [SubjectColumn("user_id")],
+            retention: .window(seconds: recheckTokenWindow, after: "created_at", unit: .milliseconds),
+            note: "CON-00: derived from the uploaded numbers (a hash over their keyed hashes, and their count).",
+            columns: [
+                InventoryColumn("user_id", .userIdentifier, [.contactDiscovery]),
+                InventoryColumn(
+                    "token_hash",
+                    .uploadedNumbersDerived,
+                    [.contactDiscovery],
+                    export: .notExported("the hash of a token that proves a set to the store; it tells no one anything")
+                ),
+                InventoryColumn("number_count", .uploadedNumbersDerived, [.contactDiscovery]),
+                InventoryColumn("created_at", .activityTime, [.contactDiscovery]),
+            ]
+        ),
+        InventoryTable(
+            "profiles",
+            subjects: [SubjectColumn("user_id")],
+            retention: .whileAccountExists,
+            columns: [
+                InventoryColumn("user_id", .userIdentifier, network),
+                InventoryColumn("display_name", .profile, networkAndSuggestions),
+                InventoryColumn("headline", .profile, network),
+                InventoryColumn("employer", .profile, networkAndSuggestions),
+                InventoryColumn("school", .profile, networkAndSuggestions),
+                InventoryColumn("city", .profile, network),
+                InventoryColumn("avatar_url", .profile, network),
+                InventoryColumn("audiences", .privacySettings, network),
+                InventoryColumn(
+                    "employer_key",
+                    .profile,
+                    networkAndSuggestions,
+                    export: .notExported("a normalised copy of the employer, which is exported")
+                ),
+                InventoryColumn("employer_public", .privacySettings, networkAndSuggestions),
+                InventoryColumn(
+                    "school_key",
+                    .profile,
+                    networkAndSuggestions,
+                    export: .notExported("a normalised copy of the school, which is exported")
+                ),
+                InventoryColumn("school_public", .privacySettings, networkAndSuggestions),
+                InventoryColumn("hide_connections", .privacySettings, networkAndSuggestions),
+                InventoryColumn("suggestable", .privacySettings, networkAndSuggestions),
+                InventoryColumn("updated_at", .activityTime, network),
+            ]
+        ),
+        InventoryTable(
+            "connections",
+            subjects: [SubjectColumn("user_id"), SubjectColumn("peer_id")],
+            retention: .whileAccountExists,
+            columns: [
+                InventoryColumn("user_id", .relationship, networkAndSuggestions),
+                InventoryColumn("peer_id", .relationship, networkAndSuggestions),
+                InventoryColumn("created_at", .relationship, network),
+            ]
+        ),
+        InventoryTable(
+            "connection_requests",
+            subjects: [SubjectColumn("from_id"), SubjectColumn("to_id")],
+            retention: .whileAccountExists,
+            columns: ["id", "from_id", "to_id", "status", "created_at", "responded_at"].map {
+                InventoryColumn($0, .relationship, network)
+            }
+        ),
+        InventoryTable(
+            "blocks",
+            subjects: [
+                SubjectColumn("user_id"),
+                SubjectColumn(
+                    "blocked_id",
+                    export: .notExported("telling a person who blocked them would defeat the block")
+                ),
+            ],
+            retention: .whileAccountExists,
+            columns: ["user_id", "blocked_id", "created_at"].map { InventoryColumn($0, .relationship, network) }
+        ),
+        InventoryTable(
+            "endorsements",
+            subjects: [SubjectColumn("endorser_id"), SubjectColumn("endorsee_id")],
+            retention: .whileAccountExists,
+            columns: ["id", "endorser_id", "endorsee_id", "tag", "hidden", "created_at"].map {
+                InventoryColumn($0, .endorsement, network)
+            }
+        ),
+        InventoryTable(
+            "suggestion_dismissals",
+            subjects: [
+                SubjectColumn("user_id"),
+                SubjectColumn("dismissed_id", export: .notExported("a private choice of the person who dismissed")),
+            ],
+            retention: .whileAccountExists,
+            columns: ["user_id", "dismissed_id", "created_at"].map {
+                InventoryColumn($0, .relationship, [.personalisedSuggestions])
+            }
+        ),
+        InventoryTable(
+            "graph_changes",
+            subjects: [SubjectColumn("user_id"), SubjectColumn("peer_id")],
+            retention: .window(seconds: graphChangeWindow, after: "at", unit: .milliseconds),
+            export: .notExported("a copy of connection changes for other server nodes, kept an hour"),
+            note: "Every node's graph replica tails it; the connection itself is in `connections`.",
+            columns: ["at", "user_id", "peer_id"].map { InventoryColumn($0, .relationship, networkAndSuggestions) }
+        ),
+        .technical(
+            "kith_migrations",
+            note: "Which schema migrations were applied, and when.",
+            columns: ["id", "applied_at"]
+        ),
+    ]
+
+    static let kithHolders: [InMemoryHolder] = [
+        InMemoryHolder(
+            "GraphReplica",
+            holds: "the connection graph, and who hides their connections or opted out of suggestions",
+            categories: [.relationship, .privacySettings],
+            subjects: [.user],
+            purposes: networkAndSuggestions,
+            retention: .whileProcessRuns,
+            rebuiltFrom: ["connections", "profiles", "graph_changes"],
+            erase: "the erased person's edges and switches are removed with the rows, through graph_changes"
+        ),
+        InMemoryHolder(
+            "NodeDirectory",
+            holds: "user IDs mapped to dense graph node numbers (inside GraphReplica)",
+            categories: [.userIdentifier],
+            subjects: [.user],
+            purposes: networkAndSuggestions,
+            retention: .whileProcessRuns,
+            rebuiltFrom: ["connections", "profiles"],
+            erase: "the directory only grows: an erased ID stays, with no edges, until the process restarts"
+        ),
+        InMemoryHolder(
+            "GraphReplica.ranking",
+            holds: "a cache of the most-connected node numbers for non-personalised suggestions, 10 seconds",
+            categories: [.relationship],
+            subjects: [.user],
+            purposes: [.socialNetwork],
+            retention: .window(seconds: 10, after: "at", unit: .milliseconds),
+            rebuiltFrom: ["connections"],
+            erase: "recomputed every 10 seconds"
+        ),
+        InMemoryHolder(
+            "DiscoveryIndex",
+            holds: "64-bit prefixes of the blind indexes of people who chose to be found by their number",
+            categories: [.phoneNumberKeyedHash],
+            subjects: [.user],
+            purposes: [.discoverableByPhone],
+            retention: .whileProcessRuns,
+            rebuiltFrom: ["consents", "users"],
+            erase: "a prefix may linger until restart; every candidate is confirmed against the store"
+        ),
+        InMemoryHolder(
+            "ContactDiscovery.match",
+            holds: "the uploaded numbers, normalised and blind-indexed, while one upload is matched",
+            categories: [.uploadedNumbersDerived],
+            subjects: [.contact],
+            purposes: [.contactDiscovery],
+            retention: .duringRequest,
+            rebuiltFrom: [],
+            erase: "forgotten when the request ends (CON-03)"
+        ),
+    ]
+}
+
+extension RateLimit {
+    /// Seconds an empty bucket takes to fill to its burst: the longest its row can matter.
+    public var secondsUntilFull: Int64 {
+        perSecond > 0 ? Int64((burst / perSecond).rounded(.up)) : Int64.max / 2_000
+    }
+}

@@ -93,10 +93,13 @@ struct RetentionSweeperTests {
             let index = store.vault.blindIndex(Self.stranger)
             try await limiter.take(addressKey, limit: limits.codesPerAddress)
             try await limiter.take("otp-number:" + index, limit: limits.codesPerNumber)
-            _ = try await PhoneAccounts(store: store).startVerification(
+            let pending = try await PhoneAccounts(store: store).startVerification(
                 phone: Self.stranger,
                 initiation: Self.initiation
             )
+            // Until the code is sent, its message knows whom it may go to; once sent, no longer.
+            #expect(try await Self.traces(of: index, in: store).contains("message_recipients.recipient_index"))
+            try await MessageDispatcher(gateway: RecordingGateway(), store: store).send(pending.message)
             #expect(
                 try await Self.traces(of: index, in: store).sorted() == [
                     "rate_buckets.bucket", "verifications.phone_index",
@@ -199,13 +202,17 @@ struct RetentionSweeperTests {
 
             clock.advance(seconds: 3 * 3600)
             let swept = try await sweeper.sweep()
-            #expect(swept.deleted == ["rate_buckets": 1, "verifications": 1])
+            // The code was never sent (say the provider was down): its recipient goes with the rest.
+            #expect(swept.deleted == ["message_recipients": 1, "rate_buckets": 1, "verifications": 1])
             let entry = try #require(swept.entry)
             #expect(try await Self.count(store, "SELECT seq FROM processing_log") == before + 1)
             #expect(entry.actor == "system" && entry.subject == nil)
             #expect(entry.purpose == .securityLog && entry.basis == .legalObligation)
             #expect(entry.initiation == Initiation(kind: .system, action: "retentionSweep"))
-            #expect(entry.detail == "retention sweep deleted 2 rows: rate_buckets 1, verifications 1")
+            #expect(
+                entry.detail
+                    == "retention sweep deleted 3 rows: message_recipients 1, rate_buckets 1, verifications 1"
+            )
             let stored = try await store.database.read { sql in
                 try await sql.raw("SELECT entry, subject_ref FROM processing_log WHERE seq = \(bind: entry.seq)")
                     .first()!

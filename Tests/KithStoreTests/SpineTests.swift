@@ -58,20 +58,27 @@ struct SpineTests {
             }
             #expect(gateway.messages.isEmpty, "nothing forged reached the outbox")
 
+            let recipients = { @Sendable (id: String) in
+                try await store.database.read { sql in
+                    try await sql.raw("SELECT recipient_index FROM message_recipients WHERE message_id = \(bind: id)")
+                        .all().map { try $0.decode(column: "recipient_index", as: String.self) }
+                }
+            }
+            #expect(try await recipients(a.id) == [store.vault.blindIndex(alice)])
             try await dispatcher.send(a)
+            #expect(try await recipients(a.id).isEmpty, "the recipient's keyed hash goes once the message is sent")
             #expect(gateway.messages.count == 1)
             #expect(gateway.messages[0].body == a.template.body)
             #expect(gateway.messages[0].evidence == "log:\(a.logSeq)")
             await #expect(throws: KithError.self, "one authorisation sends once") { try await dispatcher.send(a) }
             #expect(gateway.messages.count == 1)
 
-            // The record holds the recipient as its blind index and the body as a keyed digest only.
+            // The record holds the body as a keyed digest only.
             let row = try #require(
                 try await store.database.read { sql in
                     try await sql.raw("SELECT * FROM outbound_messages WHERE id = \(bind: a.id)").first()
                 }
             )
-            #expect(try row.decode(column: "recipient_index", as: String.self) == store.vault.blindIndex(alice))
             #expect(try row.decode(column: "body_digest", as: String.self) != a.template.body.sha256Hex)
             #expect(try row.decode(column: "sent_at", as: Int64?.self) != nil)
             // The authorising entry names the message and its digest inside the chain, never the code.

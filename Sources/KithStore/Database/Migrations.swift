@@ -263,14 +263,13 @@ public enum Migrations {
         Migration(
             id: "0008-outbound-messages",
             statements: [
-                // One record per outbound message (MSG-04): what was authorised to whom by which log entry.
-                // The recipient is kept only as its blind index; the body only as a digest.
+                // One record per outbound message (MSG-04): what was authorised by which log entry, kept for
+                // the security-log minimum. The body is kept only as a digest.
                 """
                 CREATE TABLE outbound_messages (
                     id TEXT PRIMARY KEY,
                     kind TEXT NOT NULL,
                     purpose TEXT NOT NULL,
-                    recipient_index TEXT NOT NULL,
                     body_digest TEXT NOT NULL,
                     log_seq BIGINT NOT NULL,
                     subject_id TEXT,
@@ -278,8 +277,17 @@ public enum Migrations {
                     sent_at BIGINT
                 )
                 """,
-                "CREATE INDEX outbound_messages_recipient ON outbound_messages (recipient_index)",
                 "CREATE INDEX outbound_messages_subject ON outbound_messages (subject_id)",
+                // To whom the message may go, as the recipient's blind index: only until it is sent or
+                // expires, so a number a stranger typed leaves no keyed hash behind (SEC-05).
+                """
+                CREATE TABLE message_recipients (
+                    message_id TEXT PRIMARY KEY,
+                    recipient_index TEXT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX message_recipients_expiry ON message_recipients (expires_at)",
             ]
         ),
         Migration(

@@ -31,6 +31,10 @@ extension DataInventory {
         ].max()!
     }
 
+    /// How long an outbound message's record is kept: the security-log minimum (SEC-01, 6 months). Its
+    /// authorising entry, with the message's ID and text digest, stays in the chain for 3 years.
+    static let messageRecordWindow: Int64 = 180 * 86_400
+
     /// How long a recheck token of an uploaded set is remembered: after that the set is uploaded as new.
     static let recheckTokenWindow: Int64 = 30 * 86_400
     /// How long graph change rows are kept for other nodes to catch up (``GraphReplica``'s poll re-reads
@@ -254,6 +258,61 @@ extension DataInventory {
                 InventoryColumn("phone_index", .phoneNumberKeyedHash, [.numberSuppression]),
                 InventoryColumn("created_at", .activityTime, [.numberSuppression]),
                 InventoryColumn("evidence", .evidenceReference, [.numberSuppression, .securityLog]),
+            ]
+        ),
+        InventoryTable(
+            "outbound_messages",
+            subjects: [SubjectColumn("subject_id")],
+            retention: .window(seconds: messageRecordWindow, after: "created_at", unit: .milliseconds),
+            note: "MSG-04: one record per message, bound to the logged act that authorised it; no number, no text.",
+            columns: [
+                InventoryColumn("id", .messageRecord, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn("kind", .messageRecord, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn("purpose", .messageRecord, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn("body_digest", .messageRecord, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn("log_seq", .evidenceReference, [.securityLog]),
+                InventoryColumn("subject_id", .userIdentifier, [.account, .securityLog]),
+                InventoryColumn("created_at", .activityTime, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn("sent_at", .activityTime, [.account, .numberSuppression, .securityLog]),
+            ]
+        ),
+        InventoryTable(
+            "message_recipients",
+            subjects: [
+                SubjectColumn(
+                    "recipient_index",
+                    .numberHolder,
+                    export: .notExported("gone when the message is sent, or within the hour")
+                )
+            ],
+            retention: .untilExpiry(column: "expires_at", unit: .milliseconds),
+            export: .notExported("gone when the message is sent, or within the hour"),
+            erase: .deleteRows,
+            note: "MSG-04: whom an authorised message may go to, until it is sent; the number may be a stranger's.",
+            columns: [
+                InventoryColumn("message_id", .messageRecord, [.account, .numberSuppression]),
+                InventoryColumn("recipient_index", .phoneNumberKeyedHash, [.account, .numberSuppression]),
+                InventoryColumn("expires_at", .activityTime, [.account, .numberSuppression]),
+            ]
+        ),
+        InventoryTable(
+            "operators",
+            subjects: [
+                SubjectColumn(
+                    "name",
+                    .staff,
+                    export: .notExported("staff data, not a user's: kept for the accountability of their acts")
+                )
+            ],
+            retention: .untilLifted,
+            export: .notExported("staff data, not a user's: kept for the accountability of their acts"),
+            erase: .keepAsLegalEvidence,
+            note: "SEC-02: operators sign in apart from users; the token is kept only as its hash.",
+            columns: [
+                InventoryColumn("name", .operatorIdentity, [.securityLog]),
+                InventoryColumn("secret_hash", .operatorIdentity, [.securityLog]),
+                InventoryColumn("created_at", .activityTime, [.securityLog]),
+                InventoryColumn("evidence", .evidenceReference, [.securityLog]),
             ]
         ),
         InventoryTable(

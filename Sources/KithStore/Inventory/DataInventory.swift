@@ -111,6 +111,10 @@ public struct DataCategory: RawRepresentable, Hashable, Sendable, Codable, Expre
     public static let uploadedNumbersDerived: DataCategory = "uploaded-phone-numbers"
     /// Rate-limit state (tokens left, last use): how much a person or address used a limited operation.
     public static let usageCounter: DataCategory = "usage-counter"
+    /// An outbound message's record: kind, purpose, times, the digest of its text (MSG-04).
+    public static let messageRecord: DataCategory = "message-record"
+    /// An operator's name and the hash of their token: staff identity (SEC-02).
+    public static let operatorIdentity: DataCategory = "operator-identity"
     /// Technical data about no one (schema versions, the log's tree heads).
     public static let noPersonalData: DataCategory = "no-personal-data"
 }
@@ -195,6 +199,8 @@ public enum SubjectKind: Sendable, Equatable {
     case contact
     /// A person, by their pseudonym in the processing log.
     case pseudonym
+    /// One of the processor's staff (an operator), by the name they act under (SEC-02).
+    case staff
     /// Whoever used a client address, by a keyed hash of the address.
     case clientAddress
 }

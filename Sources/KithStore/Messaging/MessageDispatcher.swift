@@ -50,6 +50,9 @@ public struct MessageDispatcher: Sendable {
         self.store = store
     }
 
+    /// How long an authorised message may wait to be sent: its recipient's blind index is kept no longer.
+    static let recipientLifetimeMillis: Int64 = 3_600_000
+
     /// The digest of a message body: keyed, because a transactional body holds a code that a plain
     /// SHA-256 would give away to anyone reading the log or the table.
     static func bodyDigest(_ body: String, store: KithStore) -> String { store.vault.keyedDigest("message-body", body) }
@@ -78,13 +81,19 @@ public struct MessageDispatcher: Sendable {
         var act = act
         act.evidence = (act.evidence ?? [:]).merging(evidence(messageID: id, template: template, store: store)) { $1 }
         let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
+        let now = store.clock.nowMillis
         try await sql.raw(
             """
-            INSERT INTO outbound_messages (id, kind, purpose, recipient_index, body_digest, log_seq, subject_id,
-                created_at, sent_at)
+            INSERT INTO outbound_messages (id, kind, purpose, body_digest, log_seq, subject_id, created_at, sent_at)
             VALUES (\(bind: id), \(bind: template.kind.rawValue), \(bind: act.purpose.rawValue),
-                \(bind: store.vault.blindIndex(phone)), \(bind: bodyDigest(template.body, store: store)),
-                \(bind: entry.seq), \(bind: act.subject?.rawValue), \(bind: store.clock.nowMillis), NULL)
+                \(bind: bodyDigest(template.body, store: store)), \(bind: entry.seq), \(bind: act.subject?.rawValue),
+                \(bind: now), NULL)
+            """
+        ).run()
+        try await sql.raw(
+            """
+            INSERT INTO message_recipients (message_id, recipient_index, expires_at)
+            VALUES (\(bind: id), \(bind: store.vault.blindIndex(phone)), \(bind: now + recipientLifetimeMillis))
             """
         ).run()
         return (AuthorisedMessage(id: id, to: phone, template: template, logSeq: entry.seq), entry)
@@ -106,8 +115,11 @@ public struct MessageDispatcher: Sendable {
             guard
                 let row = try await sql.raw(
                     """
-                    SELECT kind, purpose, recipient_index, body_digest, log_seq, sent_at FROM outbound_messages
-                    WHERE id = \(bind: message.id)
+                    SELECT outbound_messages.kind AS kind, outbound_messages.purpose AS purpose,
+                        message_recipients.recipient_index AS recipient_index, outbound_messages.body_digest AS body_digest,
+                        outbound_messages.log_seq AS log_seq, outbound_messages.sent_at AS sent_at
+                    FROM outbound_messages JOIN message_recipients ON message_recipients.message_id = outbound_messages.id
+                    WHERE outbound_messages.id = \(bind: message.id) AND message_recipients.expires_at > \(bind: now)
                     """
                 ).first(),
                 let logged = try await sql.raw(
@@ -132,6 +144,8 @@ public struct MessageDispatcher: Sendable {
             else { throw refused }
             try await sql.raw("UPDATE outbound_messages SET sent_at = \(bind: now) WHERE id = \(bind: message.id)")
                 .run()
+            // Sent: the recipient's keyed hash is needed no longer (SEC-05).
+            try await sql.raw("DELETE FROM message_recipients WHERE message_id = \(bind: message.id)").run()
         }
         // Marked sent before delivery: a crash in between loses one code (the person asks again) rather
         // than letting one authorisation send twice.

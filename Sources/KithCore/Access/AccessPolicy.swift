@@ -20,12 +20,12 @@
 ///   via-person only when the subject is the viewer's connection and does not hide their list (PYM-04).
 ///   Found by phone number only when the subject is discoverable (CON-05). Not logged read by read.
 /// - **An operator** (Kith staff, through the operator's own route, where each read is logged with the
-///   operator's name, SEC-02): the profile as stored — every field whatever its audience — and the
+///   operator's name, SEC-02, SEC-08): the profile as stored — every field whatever its audience — and the
 ///   subject's settings, because handling a report or a complaint means seeing what the reporter may have
-///   seen and why; every endorsement, because endorsements are how people are harassed (MSG-01). Not the
-///   connection list: it is other people's data too, and no operator task needs it. Never suggestions,
-///   mutuals or phone matching: those are the person's features, not staff tools. A block between users
-///   does not hide a person from an operator.
+///   seen and why; every endorsement, because a tag is where abuse gets reported (the Maimai SMS case
+///   began with one, MSG-01). Not the connection list: it is other people's data too, and no operator
+///   task needs it (least privilege, SEC-02). Never suggestions, mutuals or phone matching: those are the
+///   person's features, not staff tools. A block between users does not hide a person from an operator.
 /// - **An app client** acting for a person: what that person would see, narrowed by the client's
 ///   effective scopes (approved ∩ granted, API-02) — the app never sees more than the person it acts for.
 ///   Fields need their field's scope; the connection list needs `connections.read`; endorsements need

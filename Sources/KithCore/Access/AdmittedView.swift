@@ -30,7 +30,7 @@ public struct AdmittedView: Sendable, Hashable {
     public var byPhoneNumber: Bool
     /// Whether the read must be logged as an act of its own. False for a person reading what another chose
     /// to show them: the policy checks it, but a who-viewed-whom trail would itself be a new profile of
-    /// people (PIPL art. 6). True for operators (SEC-02) and apps (API-05).
+    /// people (PIPL art. 6). True for operators (SEC-02, SEC-08) and apps (API-05).
     public var logsEachRead: Bool
 
     public init(

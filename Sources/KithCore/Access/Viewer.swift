@@ -8,7 +8,7 @@ public enum Viewer: Sendable, Hashable {
     /// `.person(.selfView)` is the subject themself; `.person(.other)` is a stranger.
     case person(Relationship)
     /// Kith's own staff, reading through the operator's route, where every read is a logged act that names
-    /// the operator (SEC-02). The relationship of users does not apply: an operator is nobody's connection
+    /// the operator (SEC-02, SEC-08). The relationship of users does not apply: an operator is nobody's connection
     /// and cannot be blocked.
     case `operator`
     /// An app client of the open platform, acting for a person who stands in `relationship` to the subject,

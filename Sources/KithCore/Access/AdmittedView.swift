@@ -73,6 +73,7 @@ public struct AdmittedView: Sendable, Hashable {
     public var namedAsMutualConnection: Bool { asMutualConnection && fields.contains(.displayName) }
 
     /// Whether this view shows nothing that `other` does not: every field, switch and level at most as wide.
+    /// Logging is left out: it is a duty of the reader, not something shown.
     public func isWithin(_ other: AdmittedView) -> Bool {
         (!exists || other.exists) && fields.isSubset(of: other.fields) && (!settings || other.settings)
             && (!connectionList || other.connectionList) && endorsements <= other.endorsements

@@ -72,15 +72,17 @@ public struct Profile: Sendable, Equatable {
 
     public func audience(of field: ProfileField) -> Audience { audiences[field] ?? field.defaultAudience }
 
-    /// The one visibility filter every read of a profile goes through — by a user, by suggestions, by
-    /// the open platform: the fields the viewer may see, nothing else.
+    /// The fields a person standing in `relationship` may see, nothing else: the ``AccessPolicy``'s answer
+    /// for ``Viewer/person(_:)``.
     public func visible(to relationship: Relationship) -> [ProfileField: String] {
-        values.filter { field, value in !value.isEmpty && audience(of: field).admits(relationship) }
+        visible(through: AccessPolicy.admitted(to: .person(relationship), of: SubjectSettings(self)))
     }
 
-    /// A field's value when the viewer may see it.
+    /// A field's value when a person standing in `relationship` may see it (the ``AccessPolicy``'s answer).
     public func value(_ field: ProfileField, for relationship: Relationship) -> String? {
-        guard let value = values[field], !value.isEmpty, audience(of: field).admits(relationship) else { return nil }
+        guard let value = values[field], !value.isEmpty,
+            AccessPolicy.admits(field, to: .person(relationship), of: SubjectSettings(self))
+        else { return nil }
         return value
     }
 

@@ -71,6 +71,20 @@ public enum AccessPolicy {
         }
     }
 
+    /// Whether a person may appear among the suggestions or in the second degree of a viewer standing in
+    /// `relationship` to them (DSR-09): the ``AdmittedView/asSuggestion`` part of the policy, for the
+    /// graph engine's hot path, which asks it of every candidate that would make the top k.
+    public static func maySuggest(_ subject: SubjectSettings, to relationship: Relationship) -> Bool {
+        relationship == .other && subject.suggestable
+    }
+
+    /// Whether a viewer's connection may be a path to, counted as or named as a mutual connection
+    /// (PYM-04): the ``AdmittedView/asMutualConnection`` part of the policy, asked of each of the viewer's
+    /// connections when ranking.
+    public static func mayCountAsMutual(_ subject: SubjectSettings, for relationship: Relationship) -> Bool {
+        relationship == .connection && !subject.hidesConnections
+    }
+
     /// A person's view of another, standing in `relationship` (the subject themself for `.selfView`).
     static func personal(_ relationship: Relationship, _ subject: SubjectSettings) -> AdmittedView {
         switch relationship {
@@ -96,8 +110,8 @@ public enum AccessPolicy {
                 settings: false,
                 connectionList: connected && !subject.hidesConnections,
                 endorsements: subject.showsEndorsements ? .counts : .notShown,
-                asSuggestion: !connected && subject.suggestable,
-                asMutualConnection: connected && !subject.hidesConnections,
+                asSuggestion: maySuggest(subject, to: relationship),
+                asMutualConnection: mayCountAsMutual(subject, for: relationship),
                 byPhoneNumber: subject.discoverableByPhone,
                 logsEachRead: false
             )

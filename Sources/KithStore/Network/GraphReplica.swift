@@ -52,6 +52,27 @@ public final class GraphReplica: Sendable {
         directory.withLock { directory in nodes.compactMap { directory.userID(of: $0) }.map(UserID.init(rawValue:)) }
     }
 
+    /// The switches this node keeps of a person, as the access policy reads them.
+    func settings(of node: NodeID) -> SubjectSettings {
+        switches.withLock {
+            SubjectSettings(
+                hidesConnections: $0.hidesConnections.contains(node),
+                suggestable: !$0.unsuggestable.contains(node)
+            )
+        }
+    }
+
+    /// The graph filter the access policy implies for a viewer: candidates only where the policy admits
+    /// them as a suggestion (DSR-09), paths only through connections it admits as mutual (PYM-04), and
+    /// never the people in `excluded` (blocks, dismissals, pending requests).
+    func policyFilter(excluding excluded: Set<UserID>) -> SuggestionFilter {
+        SuggestionFilter(
+            excludedCandidates: Set(excluded.compactMap { existingNode(for: $0) }),
+            excludesCandidate: { !AccessPolicy.maySuggest(self.settings(of: $0), to: .other) },
+            hidesConnectionList: { !AccessPolicy.mayCountAsMutual(self.settings(of: $0), for: .connection) }
+        )
+    }
+
     public func hidesConnections(_ node: NodeID) -> Bool { switches.withLock { $0.hidesConnections.contains(node) } }
     public func isUnsuggestable(_ node: NodeID) -> Bool { switches.withLock { $0.unsuggestable.contains(node) } }
 

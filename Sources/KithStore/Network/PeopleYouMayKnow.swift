@@ -193,7 +193,7 @@ public struct PeopleYouMayKnow: Sendable {
     func plainList(for viewer: Viewer, limit: Int, locale: NoticeLocale) async throws -> SuggestionList {
         let viewerNode = replica.existingNode(for: viewer.user)
         let nodes = replica.mostConnected(limit: 200, now: store.clock.nowMillis).filter { node in
-            node != viewerNode && !replica.isUnsuggestable(node)
+            node != viewerNode && AccessPolicy.maySuggest(replica.settings(of: node), to: .other)
                 && !(viewerNode.map { replica.graph.areConnected($0, node) } ?? false)
         }
         let users = replica.users(of: nodes).filter { !viewer.excluded.contains($0) }
@@ -226,12 +226,7 @@ public struct PeopleYouMayKnow: Sendable {
         var candidates: Set<UserID> = []
         let replica = self.replica
         let node = replica.node(for: viewer.user)
-        let excludedNodes = Set(viewer.excluded.compactMap { replica.existingNode(for: $0) })
-        let filter = SuggestionFilter(
-            excludedCandidates: excludedNodes,
-            excludesCandidate: { replica.isUnsuggestable($0) },
-            hidesConnectionList: { replica.hidesConnections($0) }
-        )
+        let filter = replica.policyFilter(excluding: viewer.excluded)
         let ranked = replica.graph.suggestions(for: node, k: max(30, limit * 3), filter: filter)
         candidates.formUnion(replica.users(of: ranked.map(\.candidate)))
         for row in try await sql.raw(
@@ -288,7 +283,9 @@ public struct PeopleYouMayKnow: Sendable {
 
         // Mutual connections through connections whose lists are not hidden.
         let graph = replica.graph.snapshot()
-        let visible = graph.neighbors(of: viewerNode).filter { !replica.hidesConnections($0) }
+        let visible = graph.neighbors(of: viewerNode).filter {
+            AccessPolicy.mayCountAsMutual(replica.settings(of: $0), for: .connection)
+        }
         var mutualsOf: [UserID: [NodeID]] = [:]
         for candidate in list {
             guard let node = replica.existingNode(for: candidate) else { continue }
@@ -359,10 +356,8 @@ public struct PeopleYouMayKnow: Sendable {
     public func secondDegree(of user: UserID, limit: Int, initiation: Initiation) async throws -> [SecondDegreePerson] {
         let blocked = try await store.database.read { try await SocialNetwork.blockedEitherWay(user, on: $0) }
         let replica = self.replica
-        let filter = SuggestionFilter(
-            excludedCandidates: Set(blocked.compactMap { replica.existingNode(for: $0) }),
-            hidesConnectionList: { replica.hidesConnections($0) }
-        )
+        // The same policy as suggestions: "don't suggest me" keeps a person out of the second degree too (DSR-09).
+        let filter = replica.policyFilter(excluding: blocked)
         let ranked = replica.graph.suggestions(
             for: replica.node(for: user),
             k: limit,

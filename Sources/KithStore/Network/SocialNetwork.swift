@@ -87,22 +87,22 @@ public struct SocialNetwork: Sendable {
     public func profile(of owner: UserID, for viewer: UserID, locale: NoticeLocale) async throws -> ProfileView {
         try await store.database.read { sql in
             let relationship = try await Self.relationship(of: viewer, to: owner, on: sql)
-            guard relationship != .blocked, try await Self.exists(owner, on: sql) else {
-                throw KithError.noSuchPerson
-            }
             let profile = try await Self.profile(of: owner, on: sql)
-            let isSelf = relationship == .selfView
+            // What the viewer may see is the access policy's to decide, nobody else's.
+            let admitted = AccessPolicy.admitted(to: .person(relationship), of: SubjectSettings(profile))
+            guard admitted.exists, try await Self.exists(owner, on: sql) else { throw KithError.noSuchPerson }
             return ProfileView(
                 userId: owner,
                 relationship: relationship,
-                fields: profile.visible(to: relationship),
-                visibility: isSelf
+                fields: profile.values.filter { !$0.value.isEmpty && admitted.fields.contains($0.key) },
+                visibility: admitted.settings
                     ? Dictionary(uniqueKeysWithValues: ProfileField.allCases.map { ($0, profile.audience(of: $0)) })
                     : nil,
-                hidesConnections: isSelf ? profile.hidesConnections : nil,
-                endorsements: isSelf ? try await Self.endorsements(of: owner, locale: locale, on: sql) : nil,
-                endorsementCounts: isSelf
-                    ? nil : try await Self.endorsementCounts(of: owner, locale: locale, on: sql)
+                hidesConnections: admitted.settings ? profile.hidesConnections : nil,
+                endorsements: admitted.endorsements == .full
+                    ? try await Self.endorsements(of: owner, locale: locale, on: sql) : nil,
+                endorsementCounts: admitted.endorsements == .counts
+                    ? try await Self.endorsementCounts(of: owner, locale: locale, on: sql) : nil
             )
         }
     }
@@ -565,15 +565,17 @@ public struct SocialNetwork: Sendable {
     ) async throws -> [PersonSummary] {
         try await store.database.read { sql in
             let relationship = try await Self.relationship(of: viewer, to: owner, on: sql)
-            guard relationship != .blocked, try await Self.exists(owner, on: sql) else { throw KithError.noSuchPerson }
-            if relationship != .selfView {
-                guard relationship == .connection, !(try await Self.profile(of: owner, on: sql).hidesConnections) else {
-                    throw KithError(
-                        .forbidden,
-                        field: "userId",
-                        detail: "This person's connection list is not shown to you."
-                    )
-                }
+            let admitted = AccessPolicy.admitted(
+                to: .person(relationship),
+                of: SubjectSettings(try await Self.profile(of: owner, on: sql))
+            )
+            guard admitted.exists, try await Self.exists(owner, on: sql) else { throw KithError.noSuchPerson }
+            guard admitted.connectionList else {
+                throw KithError(
+                    .forbidden,
+                    field: "userId",
+                    detail: "This person's connection list is not shown to you."
+                )
             }
             let blocked = try await Self.blockedEitherWay(viewer, on: sql)
             let peers = try await sql.raw(

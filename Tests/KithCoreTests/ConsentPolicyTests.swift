@@ -22,7 +22,7 @@ struct ConsentPolicyTests {
         )
     }
 
-    @Test("test_ACC_02_prechecked_control_is_not_consent")
+    @Test("ACC-02 prechecked control is not consent")
     func precheckedRefused() {
         #expect(throws: KithError.self) { try ConsentPolicy.validate(evidence(state: .checked), in: catalogue) }
         #expect(throws: Never.self) { try ConsentPolicy.validate(evidence(), in: catalogue) }
@@ -53,7 +53,7 @@ struct ConsentPolicyTests {
         }
     }
 
-    @Test("test_ACC_06_new_purpose_needs_consent_under_the_new_version")
+    @Test("ACC-06 new purpose needs consent under the new version")
     func bumpRegates() {
         var v2 = PrivacyNotice.version1
         v2.version = 2

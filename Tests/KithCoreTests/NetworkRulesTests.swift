@@ -22,7 +22,7 @@ struct NetworkRulesTests {
         #expect(Profile.matchKey("  Acme   Corp ") == Profile.matchKey("acme corp"))
     }
 
-    @Test("test_PYM_04_reason_sentences_name_only_what_they_are_given")
+    @Test("PYM-04 reason sentences name only what they are given")
     func sentences() {
         let three = SuggestionReason.mutualConnections(count: 3, names: ["A", "B"])
         #expect(three.text(.en) == "3 mutual connections: A, B and 1 other")

@@ -10,7 +10,7 @@ import Testing
 
 @Suite("Phone accounts through the API (ACC-04, ACC-05, ACC-12)")
 struct AccountFlowTests {
-    @Test("test_ACC_04_registered_and_unregistered_numbers_get_identical_answers", arguments: Backend.enabled)
+    @Test("ACC-04 registered and unregistered numbers get identical answers", arguments: Backend.enabled)
     func noEnumeration(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             _ = try await app.signUp("+8613800000001")
@@ -41,7 +41,7 @@ struct AccountFlowTests {
         }
     }
 
-    @Test("test_ACC_12_sixth_guess_of_a_code_is_refused", arguments: Backend.enabled)
+    @Test("ACC-12 sixth guess of a code is refused", arguments: Backend.enabled)
     func sixthGuessRefused(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let started = try await app.call(.post, "/v1/auth/verifications", json: ["phone": "+8613800000004"])
@@ -60,7 +60,7 @@ struct AccountFlowTests {
         }
     }
 
-    @Test("test_ACC_12_expired_code_is_refused", arguments: Backend.enabled)
+    @Test("ACC-12 expired code is refused", arguments: Backend.enabled)
     func expiredCode(backend: Backend) async throws {
         let clock = ManualClock()
         try await TestApp.run(backend, clock: .manual(clock)) { app in
@@ -74,7 +74,7 @@ struct AccountFlowTests {
         }
     }
 
-    @Test("test_ACC_12_used_code_is_refused", arguments: Backend.enabled)
+    @Test("ACC-12 used code is refused", arguments: Backend.enabled)
     func reusedCode(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let started = try await app.call(.post, "/v1/auth/verifications", json: ["phone": "+8613800000006"])
@@ -103,7 +103,7 @@ struct AccountFlowTests {
         }
     }
 
-    @Test("codes per number are rate limited with Retry-After", arguments: Backend.enabled)
+    @Test("ACC-12 codes per number are rate limited with Retry-After", arguments: Backend.enabled)
     func perNumberLimit(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             for _ in 0..<3 {
@@ -117,6 +117,11 @@ struct AccountFlowTests {
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
             #expect(!limited.body.contains("13800000008"))
             #expect(app.outboxMessages().count == 3)
+            // The refusal is a logged security event naming the kind of limit, never the number (SEC-01).
+            let refusal = try #require(try await loggedEntries(app.services.store).last)
+            #expect(refusal.detail == "refused by the otp-number limit")
+            #expect(refusal.purpose == .abusePrevention && refusal.actor == "anonymous" && refusal.subject == nil)
+            #expect(refusal.initiation.action == "startPhoneVerification")
         }
     }
 
@@ -131,7 +136,7 @@ struct AccountFlowTests {
         }
     }
 
-    @Test("test_ACC_05_no_operation_other_than_verifyPhone_creates_an_account")
+    @Test("ACC-05 no operation other than verifyPhone creates an account")
     func onlySelfRegistration() async throws {
         try await TestApp.run(.sqlite) { app in
             // Operations that act on an existing person (blockUser) are fine; none may make one.

@@ -29,7 +29,7 @@ struct ConsentFlowTests {
         }
     }
 
-    @Test("test_ACC_02_prechecked_consent_evidence_is_refused", arguments: Backend.enabled)
+    @Test("ACC-02 prechecked consent evidence is refused", arguments: Backend.enabled)
     func precheckedRefused(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, _) = try await app.signUp("+8613800000101")
@@ -51,7 +51,7 @@ struct ConsentFlowTests {
         }
     }
 
-    @Test("test_ACC_03_each_purpose_is_consented_separately", arguments: Backend.enabled)
+    @Test("ACC-03 each purpose is consented separately", arguments: Backend.enabled)
     func granular(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, _) = try await app.signUp("+8613800000102")
@@ -67,7 +67,7 @@ struct ConsentFlowTests {
         }
     }
 
-    @Test("test_ACC_07_withdrawal_is_one_call_and_stops_gated_processing_at_once", arguments: Backend.enabled)
+    @Test("ACC-07 withdrawal is one call and stops gated processing at once", arguments: Backend.enabled)
     func withdrawal(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, userID) = try await app.signUp("+8613800000103")
@@ -123,7 +123,7 @@ struct ConsentFlowTests {
         return PurposeCatalogue(notices: [.version1, v2])
     }
 
-    @Test("test_ACC_06_bumped_notice_regates_only_its_new_purpose", arguments: Backend.enabled)
+    @Test("ACC-06 bumped notice regates only its new purpose", arguments: Backend.enabled)
     func noticeBump(backend: Backend) async throws {
         try await withTestDatabaseURL(backend) { url in
             let session = Session()

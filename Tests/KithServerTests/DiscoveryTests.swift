@@ -52,7 +52,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_03_nonuser_number_leaves_no_trace_anywhere", arguments: Backend.enabled)
+    @Test("CON-03 nonuser number leaves no trace anywhere", arguments: Backend.enabled)
     func canary(backend: Backend) async throws {
         let canary = "+8613999887766"
         try await withTestDatabaseURL(backend) { url in
@@ -186,7 +186,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_05_nondiscoverable_user_is_never_matched_and_turning_off_is_immediate", arguments: Backend.enabled)
+    @Test("CON-05 nondiscoverable user is never matched and turning off is immediate", arguments: Backend.enabled)
     func discoverability(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (uploaderToken, _) = try await app.signUp("+8613800000311")
@@ -223,7 +223,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_06_withdrawal_and_deleteMyContacts_delete_edges", arguments: Backend.enabled)
+    @Test("CON-06 withdrawal and deleteMyContacts delete edges", arguments: Backend.enabled)
     func withdrawalDeletesEdges(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (uploaderToken, uploader) = try await app.signUp("+8613800000321")
@@ -244,7 +244,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_07_quota_stops_the_2001st_new_number_and_rechecks_are_free", arguments: Backend.enabled)
+    @Test("CON-07 quota stops the 2001st new number and rechecks are free", arguments: Backend.enabled)
     func quota(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, _) = try await app.signUp("+8613800000331")
@@ -276,7 +276,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_04_entries_that_are_not_numbers_are_reported_per_entry", arguments: Backend.enabled)
+    @Test("CON-04 entries that are not numbers are reported per entry", arguments: Backend.enabled)
     func garbage(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, _) = try await app.signUp("+8613800000341")
@@ -310,7 +310,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_01_upload_without_consent_is_a_clear_403", arguments: Backend.enabled)
+    @Test("CON-01 upload without consent is a clear 403", arguments: Backend.enabled)
     func uploadNeedsConsent(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, _) = try await app.signUp("+8613800000351")
@@ -323,7 +323,7 @@ struct DiscoveryTests {
         }
     }
 
-    @Test("test_CON_08_suppressed_number_is_never_matched_or_messaged", arguments: Backend.enabled)
+    @Test("CON-08 suppressed number is never matched or messaged", arguments: Backend.enabled)
     func suppression(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let nonUser = "+8613800000362"

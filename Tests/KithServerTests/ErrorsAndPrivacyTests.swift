@@ -53,7 +53,7 @@ struct ErrorsAndPrivacyTests {
         }
     }
 
-    @Test("test_SEC_01_no_phone_number_code_or_token_in_logs", arguments: Backend.enabled)
+    @Test("SEC-01 no phone number code or token in logs", arguments: Backend.enabled)
     func nothingPersonalInLogs(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let phone = "+8613812345679"

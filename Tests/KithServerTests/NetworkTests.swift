@@ -78,7 +78,7 @@ extension TestApp {
 
 @Suite("Profiles and connections (issue 4 §1–3)")
 struct ConnectionTests {
-    @Test("test_profile_fields_pass_one_visibility_filter", arguments: Backend.enabled)
+    @Test("PYM-04 profile fields pass one visibility filter", arguments: Backend.enabled)
     func visibility(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let ann = try await app.person(
@@ -246,7 +246,7 @@ struct ConnectionTests {
         }
     }
 
-    @Test("test_hidden_connection_list_is_never_named_or_counted", arguments: Backend.enabled)
+    @Test("PYM-04 a hidden connection list is never named or counted", arguments: Backend.enabled)
     func hiddenList(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.person(1, name: "Vera")
@@ -283,7 +283,7 @@ struct ConnectionTests {
 
 @Suite("Endorsements (MSG-01; Wang v. Maimai)")
 struct EndorsementTests {
-    @Test("test_MSG_01_endorsing_needs_a_connection_and_sends_nothing", arguments: Backend.enabled)
+    @Test("MSG-01 endorsing needs a connection and sends nothing", arguments: Backend.enabled)
     func endorse(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let ann = try await app.person(1, name: "Ann")
@@ -359,7 +359,7 @@ struct EndorsementTests {
 
 @Suite("People you may know (PYM-01..04, PYM-08, DSR-09; Ling v. Douyin)")
 struct SuggestionAPITests {
-    @Test("test_PYM_02_personalisation_off_gives_a_plain_labelled_list", arguments: Backend.enabled)
+    @Test("PYM-02 personalisation off gives a plain labelled list", arguments: Backend.enabled)
     func plainList(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.person(
@@ -408,7 +408,7 @@ struct SuggestionAPITests {
         }
     }
 
-    @Test("test_PYM_01_they_have_your_number_needs_the_viewers_specific_consent", arguments: Backend.enabled)
+    @Test("PYM-01 they have your number needs the viewers specific consent", arguments: Backend.enabled)
     func reverseContacts(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.person(1, name: "Ling")
@@ -434,7 +434,7 @@ struct SuggestionAPITests {
         }
     }
 
-    @Test("test_PYM_04_reasons_rederive_from_the_data_in_both_languages", arguments: Backend.enabled)
+    @Test("PYM-04 reasons rederive from the data in both languages", arguments: Backend.enabled)
     func reasonsRederive(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.person(1, name: "Vera")
@@ -471,7 +471,7 @@ struct SuggestionAPITests {
         }
     }
 
-    @Test("test_dismissed_person_never_returns_and_opt_out_is_honoured", arguments: Backend.enabled)
+    @Test("DSR-09 a dismissed person never returns and the opt-out is honoured", arguments: Backend.enabled)
     func dismissAndOptOut(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.person(

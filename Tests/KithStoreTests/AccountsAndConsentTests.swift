@@ -27,7 +27,7 @@ struct AccountsAndConsentTests {
         )
     }
 
-    @Test("test_ACC_05_every_account_has_a_self_registration_event", arguments: Backend.enabled)
+    @Test("ACC-05 every account has a self registration event", arguments: Backend.enabled)
     func selfRegistration(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             let session = try await Self.signUp(store)
@@ -69,7 +69,7 @@ struct AccountsAndConsentTests {
         }
     }
 
-    @Test("test_ACC_07_withdrawal_stops_gated_processing_at_once", arguments: Backend.enabled)
+    @Test("ACC-07 withdrawal stops gated processing at once", arguments: Backend.enabled)
     func withdrawalStopsProcessing(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             let user = try await Self.signUp(store).user

@@ -35,7 +35,7 @@ struct ProcessingLogTests {
         }
     }
 
-    @Test("test_SEC_08_honest_log_verifies", arguments: Backend.enabled)
+    @Test("SEC-08 honest log verifies", arguments: Backend.enabled)
     func honestLogVerifies(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             try await Self.fill(store, count: 2100)
@@ -46,7 +46,7 @@ struct ProcessingLogTests {
         }
     }
 
-    @Test("test_SEC_08_one_changed_byte_is_detected", arguments: Backend.enabled)
+    @Test("SEC-08 one changed byte is detected", arguments: Backend.enabled)
     func alteredByte(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             try await Self.fill(store, count: 300)
@@ -60,7 +60,7 @@ struct ProcessingLogTests {
         }
     }
 
-    @Test("test_SEC_08_deleted_entry_is_detected", arguments: Backend.enabled)
+    @Test("SEC-08 deleted entry is detected", arguments: Backend.enabled)
     func deletedEntry(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             try await Self.fill(store, count: 300)
@@ -85,7 +85,7 @@ struct ProcessingLogTests {
         }
     }
 
-    @Test("test_SEC_08_swapped_entries_are_detected", arguments: Backend.enabled)
+    @Test("SEC-08 swapped entries are detected", arguments: Backend.enabled)
     func swappedEntries(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             try await Self.fill(store, count: 300)

@@ -81,7 +81,8 @@ struct AccountRoutes {
             }
             try await RateLimiter(store: services.store).take(
                 "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.verifyPerAddress
+                limit: services.rateLimits.verifyPerAddress,
+                initiation: context.initiation("verifyPhone")
             )
             let session = try await services.accounts.verify(
                 id: body.verificationId,

@@ -20,9 +20,14 @@ extension KithServices {
         let limiter = RateLimiter(store: store)
         try await limiter.take(
             "otp-ip:" + store.vault.keyedDigest("ip", context.clientAddress),
-            limit: rateLimits.codesPerAddress
+            limit: rateLimits.codesPerAddress,
+            initiation: context.initiation(operation)
         )
-        try await limiter.take("otp-number:" + store.vault.blindIndex(phone), limit: rateLimits.codesPerNumber)
+        try await limiter.take(
+            "otp-number:" + store.vault.blindIndex(phone),
+            limit: rateLimits.codesPerNumber,
+            initiation: context.initiation(operation)
+        )
         let pending = try await accounts.startVerification(
             phone: phone,
             kind: kind,

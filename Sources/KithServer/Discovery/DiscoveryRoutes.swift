@@ -77,7 +77,8 @@ struct DiscoveryRoutes {
             let body = try await request.decodeStrict(UploadContactsBody.self, context: context, maxBytes: 1 << 20)
             try await RateLimiter(store: services.store).take(
                 "discovery-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.discoveryUploadsPerAddress
+                limit: services.rateLimits.discoveryUploadsPerAddress,
+                initiation: context.initiation("uploadContacts")
             )
             let result = try await services.discovery.match(
                 uploader: principal.user,
@@ -154,7 +155,8 @@ struct DiscoveryRoutes {
             }
             try await RateLimiter(store: services.store).take(
                 "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.verifyPerAddress
+                limit: services.rateLimits.verifyPerAddress,
+                initiation: context.initiation("confirmNumberOptOut")
             )
             let response = try await NumberSuppressions(store: services.store).confirm(
                 verificationId: body.verificationId,

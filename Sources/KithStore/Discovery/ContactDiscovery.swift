@@ -197,6 +197,44 @@ public struct ContactDiscovery: Sendable {
         // The first load reads every grant: do it on the read connection, not inside the write.
         try await caughtUp
 
+        let result: (matches: [ContactMatch], remaining: Int)
+        do {
+            result = try await matchInTransaction(
+                act,
+                entries: entries,
+                needsToken: needsToken,
+                presentedToken: presentedToken,
+                newToken: newToken,
+                newCount: newCount,
+                setSize: setSize,
+                uploader: uploader,
+                initiation: initiation
+            )
+        } catch let error as KithError where error.code == .rateLimited {
+            // Over the quota of new numbers (CON-07): a logged security event about the uploader.
+            await RateLimiter.logRefusal("discovery:", about: uploader, initiation: initiation, store: store)
+            throw error
+        }
+        return ContactMatchResult(
+            matches: result.matches,
+            invalid: invalid,
+            recheckToken: newToken,
+            quotaRemaining: result.remaining
+        )
+    }
+
+    /// The transaction of ``match(uploader:numbers:previousNumbers:recheckToken:region:initiation:)``.
+    private func matchInTransaction(
+        _ act: ProcessingAct,
+        entries: [Entry],
+        needsToken: Bool,
+        presentedToken: String?,
+        newToken: String,
+        newCount: Int,
+        setSize: Int,
+        uploader: UserID,
+        initiation: Initiation
+    ) async throws -> (matches: [ContactMatch], remaining: Int) {
         let store = self.store
         let index = self.index
         let quota = self.quota
@@ -269,12 +307,7 @@ public struct ContactDiscovery: Sendable {
                 related: related
             )
         }
-        return ContactMatchResult(
-            matches: result.matches,
-            invalid: invalid,
-            recheckToken: newToken,
-            quotaRemaining: result.remaining
-        )
+        return result
     }
 
     typealias Entry = (source: ContactMatch.Source, index: Int, blind: BlindIndex)

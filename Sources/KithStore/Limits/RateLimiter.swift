@@ -10,11 +10,33 @@ public struct RateLimiter: Sendable {
     public init(store: KithStore) { self.store = store }
 
     /// Takes `cost` tokens from `bucket`, or throws ``KithError/Code/rateLimited`` with `Retry-After`.
-    public func take(_ bucket: String, limit: RateLimit, cost: Double = 1) async throws {
+    ///
+    /// A refusal is a logged security event (SEC-01) naming only the kind of limit (the bucket's prefix),
+    /// never its key: group-committed, so a flood of refusals costs no fsync each.
+    public func take(_ bucket: String, limit: RateLimit, cost: Double = 1, initiation: Initiation? = nil) async throws {
         let store = self.store
-        _ = try await store.database.transaction { sql in
-            try await Self.take(bucket, limit: limit, cost: cost, store: store, on: sql)
+        do {
+            _ = try await store.database.transaction { sql in
+                try await Self.take(bucket, limit: limit, cost: cost, store: store, on: sql)
+            }
+        } catch let error as KithError where error.code == .rateLimited {
+            await Self.logRefusal(bucket, about: nil, initiation: initiation, store: store)
+            throw error
         }
+    }
+
+    /// Logs a refusal by a limit: the kind of limit and, for a person's own quota, the person.
+    static func logRefusal(_ bucket: String, about subject: UserID?, initiation: Initiation?, store: KithStore) async {
+        let kind = bucket.prefix { $0 != ":" }
+        let act = ProcessingAct(
+            purpose: .abusePrevention,
+            actor: subject.map { .user($0) } ?? .anonymous,
+            subject: subject,
+            initiation: initiation ?? Initiation(kind: .system, action: "rateLimit"),
+            detail: "refused by the \(kind) limit"
+        )
+        // The refusal stands whether or not its entry could be written; the answer must not differ.
+        _ = try? await store.logDerivation(act)
     }
 
     /// Takes `cost` tokens from `bucket` in the caller's transaction, so a request's limit and its work

@@ -356,44 +356,51 @@ public struct SocialNetwork: Sendable {
     ) async throws -> (ConnectionRequest, created: Bool) {
         let store = self.store
         let limit = requestLimit
-        let (request, created) = try await write(requester, "connection requested", initiation, about: target) {
-            sql,
-            now in
-            _ = try await RateLimiter.take(
-                "connection-requests:" + requester.rawValue,
-                limit: limit,
-                store: store,
-                on: sql
-            )
-            guard requester != target, try await Self.exists(target, on: sql),
-                try await Self.relationship(of: requester, to: target, on: sql) != .blocked
-            else { throw KithError.noSuchPerson }
-            if try await Self.areConnected(requester, target, on: sql) {
-                throw KithError(.conflict, field: "userId", detail: "You are already connected.")
+        let made: (ConnectionRequest, created: Bool)
+        do {
+            made = try await write(requester, "connection requested", initiation, about: target) {
+                sql,
+                now in
+                _ = try await RateLimiter.take(
+                    "connection-requests:" + requester.rawValue,
+                    limit: limit,
+                    store: store,
+                    on: sql
+                )
+                guard requester != target, try await Self.exists(target, on: sql),
+                    try await Self.relationship(of: requester, to: target, on: sql) != .blocked
+                else { throw KithError.noSuchPerson }
+                if try await Self.areConnected(requester, target, on: sql) {
+                    throw KithError(.conflict, field: "userId", detail: "You are already connected.")
+                }
+                if let existing = try await Self.pendingRequest(from: requester, to: target, on: sql) {
+                    return (existing, false)
+                }
+                if var reverse = try await Self.pendingRequest(from: target, to: requester, on: sql) {
+                    try await Self.accept(reverse, at: now, on: sql)
+                    reverse.status = .accepted
+                    return (reverse, true)
+                }
+                let request = ConnectionRequest(
+                    requestId: UUID().uuidString.lowercased(),
+                    from: requester,
+                    to: target,
+                    status: .pending,
+                    createdAt: now
+                )
+                try await sql.raw(
+                    """
+                    INSERT INTO connection_requests (id, from_id, to_id, status, created_at)
+                    VALUES (\(bind: request.requestId), \(bind: requester.rawValue), \(bind: target.rawValue), 'pending', \(bind: now))
+                    """
+                ).run()
+                return (request, true)
             }
-            if let existing = try await Self.pendingRequest(from: requester, to: target, on: sql) {
-                return (existing, false)
-            }
-            if var reverse = try await Self.pendingRequest(from: target, to: requester, on: sql) {
-                try await Self.accept(reverse, at: now, on: sql)
-                reverse.status = .accepted
-                return (reverse, true)
-            }
-            let request = ConnectionRequest(
-                requestId: UUID().uuidString.lowercased(),
-                from: requester,
-                to: target,
-                status: .pending,
-                createdAt: now
-            )
-            try await sql.raw(
-                """
-                INSERT INTO connection_requests (id, from_id, to_id, status, created_at)
-                VALUES (\(bind: request.requestId), \(bind: requester.rawValue), \(bind: target.rawValue), 'pending', \(bind: now))
-                """
-            ).run()
-            return (request, true)
+        } catch let error as KithError where error.code == .rateLimited {
+            await RateLimiter.logRefusal("connection-requests:", about: requester, initiation: initiation, store: store)
+            throw error
         }
+        let (request, created) = made
         if request.status == .accepted { replica.apply(request.from, request.to, connected: true) }
         return (request, created)
     }

@@ -31,6 +31,7 @@ struct ErrorsAndPrivacyTests {
                 #expect(reply.headers[.contentType] == "application/problem+json")
                 #expect(reply.string("code") == code)
                 #expect(reply.string("type") == "https://kith.example/problems/\(code)")
+                #expect(reply.string("title") == status.reasonPhrase && !status.reasonPhrase.isEmpty)
                 #expect(reply.string("field") == field)
                 #expect(!reply.body.contains("13800000"), "a phone number was echoed")
             }
@@ -45,6 +46,16 @@ struct ErrorsAndPrivacyTests {
             )
             #expect(wrongType.status == .unprocessableContent)
             #expect(wrongType.string("field") == "noticeVersion")
+            // A key the client made up is never echoed, not even inside a field it belongs to.
+            let madeUpKey = try await app.call(
+                .patch,
+                "/v1/me/profile",
+                token: token,
+                json: ["visibility": ["+8613800000277": "everyone"]]
+            )
+            #expect(madeUpKey.status == .unprocessableContent)
+            #expect(madeUpKey.string("field") == "visibility")
+            #expect(!madeUpKey.body.contains("13800000277"))
             let unauthenticated = try await app.call(.get, "/v1/me/consents", token: "not-a-token")
             #expect(unauthenticated.status == .unauthorized)
             let missing = try await app.call(.get, "/v1/nothing-here")

@@ -17,8 +17,16 @@ struct Problem: Codable, Sendable {
 }
 
 extension KithError.Code {
-    /// The HTTP status the code declares.
-    var status: HTTPResponse.Status { HTTPResponse.Status(code: httpStatus) }
+    /// The HTTP status the code declares, with its standard reason phrase (the problem's `title`).
+    var status: HTTPResponse.Status {
+        Self.standardStatuses.first { $0.code == httpStatus } ?? HTTPResponse.Status(code: httpStatus)
+    }
+
+    /// The statuses Kith answers with, for their reason phrases.
+    static let standardStatuses: [HTTPResponse.Status] = [
+        .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .contentTooLarge,
+        .unprocessableContent, .tooManyRequests, .internalServerError, .serviceUnavailable,
+    ]
 
     /// The stable problem `type` URI of each error code.
     var typeURI: String { "https://kith.example/problems/\(rawValue)" }

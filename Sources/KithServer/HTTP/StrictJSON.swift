@@ -100,7 +100,7 @@ extension Request {
         } catch let error as DecodingError {
             // Numbers out of range or with a fraction fail before a coding path exists: name the field.
             let field =
-                error.fieldPath
+                error.fieldPath(within: T.fields)
                 ?? dictionary.keys.sorted().first { key in
                     guard let number = dictionary[key] as? NSNumber, !(number is Bool) else { return false }
                     return number.doubleValue.rounded() != number.doubleValue || abs(number.doubleValue) > 9e15
@@ -117,7 +117,10 @@ extension Request {
 }
 
 extension DecodingError {
-    var fieldPath: String? {
+    /// The field at fault, named only by what Kith itself defines: a top-level field of the operation and
+    /// the positions in its arrays. A key the client made up (a dictionary key, which could be a phone
+    /// number) is never echoed: the path stops at the field holding it.
+    func fieldPath(within fields: Set<String>) -> String? {
         let path: [any CodingKey]
         switch self {
         case .keyNotFound(let key, let context): path = context.codingPath + [key]
@@ -125,8 +128,14 @@ extension DecodingError {
             path = context.codingPath
         @unknown default: return nil
         }
-        let text = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        return text.isEmpty ? nil : text
+        guard let first = path.first, first.intValue == nil, fields.contains(first.stringValue) else { return nil }
+        var text = first.stringValue
+        for key in path.dropFirst() {
+            // An array position (the decoder names it "Index N"); a numeric dictionary key is the client's.
+            guard let position = key.intValue, key.stringValue == "Index \(position)" else { break }
+            text += "[\(position)]"
+        }
+        return text
     }
 
     var fixedDetail: String {

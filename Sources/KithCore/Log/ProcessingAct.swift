@@ -54,6 +54,16 @@ public struct ProcessingAct: Sendable {
         self.effect = effect
     }
 
+    /// An act a person does on their own information, for themself.
+    public static func own(
+        _ purpose: PurposeID,
+        by user: UserID,
+        initiation: Initiation,
+        detail: String
+    ) -> ProcessingAct {
+        ProcessingAct(purpose: purpose, actor: .user(user), subject: user, initiation: initiation, detail: detail)
+    }
+
     /// The same act recorded about another person: the related subject of an act done by one person
     /// about another (an endorsement, a block, a connection request), so that person's own entries show
     /// what was done about them.

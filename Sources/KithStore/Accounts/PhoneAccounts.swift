@@ -252,13 +252,7 @@ public struct PhoneAccounts: Sendable {
             VALUES (\(bind: Self.tokenHash(token)), \(bind: signedIn.rawValue), \(bind: now), \(bind: expires))
             """
         ).run()
-        let act = ProcessingAct(
-            purpose: .account,
-            actor: .user(signedIn),
-            subject: signedIn,
-            initiation: initiation,
-            detail: "signed in"
-        )
+        let act = ProcessingAct.own(.account, by: signedIn, initiation: initiation, detail: "signed in")
         try await ProcessingGate.record([act], store: store, on: sql)
         return Session(token: token, user: signedIn, expiresAt: expires, newAccount: isNew)
     }
@@ -282,13 +276,7 @@ public struct PhoneAccounts: Sendable {
     /// Ends the session of `token`, logged as a security event of the account (SEC-01).
     public func signOut(token: String, of user: UserID, initiation: Initiation) async throws {
         let hash = Self.tokenHash(token)
-        let act = ProcessingAct(
-            purpose: .account,
-            actor: .user(user),
-            subject: user,
-            initiation: initiation,
-            detail: "signed out"
-        )
+        let act = ProcessingAct.own(.account, by: user, initiation: initiation, detail: "signed out")
         try await store.gate.perform(act) { sql in
             try await sql.raw(
                 "DELETE FROM sessions WHERE token_hash = \(bind: hash) AND user_id = \(bind: user.rawValue)"

@@ -146,10 +146,9 @@ public struct ConsentLedger: Sendable {
         ).all().map { try $0.decode(column: "id", as: String.self) }
         // What rested on the consent goes with it (CON-06).
         if purpose == .contactDiscovery { _ = try await ContactDiscovery.deleteEdges(of: user, on: sql) }
-        let act = ProcessingAct(
-            purpose: purpose,
-            actor: .user(user),
-            subject: user,
+        let act = ProcessingAct.own(
+            purpose,
+            by: user,
             initiation: initiation,
             detail: "consent withdrawn (\(active.count) record(s))"
         )

@@ -170,13 +170,7 @@ public struct ContactDiscovery: Sendable {
         region: PhoneNumber.Region,
         initiation: Initiation
     ) async throws -> ContactMatchResult {
-        let act = ProcessingAct(
-            purpose: .contactDiscovery,
-            actor: .user(uploader),
-            subject: uploader,
-            initiation: initiation,
-            detail: "contact upload"
-        )
+        let act = ProcessingAct.own(.contactDiscovery, by: uploader, initiation: initiation, detail: "contact upload")
         // Catching the prefix index up reads the store while the numbers are parsed and indexed. (The first
         // load reads every discoverable person's grant, on the read connection.)
         async let caughtUp: Void = index.catchUp(on: store.database)
@@ -339,10 +333,9 @@ public struct ContactDiscovery: Sendable {
         let (entries, _) = parse(numbers: numbers, previousNumbers: [], region: region)
         let candidates = Array(Set(index.filter(entries) { $0.blind.prefix }.map(\.blind)))
         let store = self.store
-        let act = ProcessingAct(
-            purpose: .contactDiscovery,
-            actor: .user(uploader),
-            subject: uploader,
+        let act = ProcessingAct.own(
+            .contactDiscovery,
+            by: uploader,
             initiation: Initiation(kind: .operatorCommand, action: "bench"),
             detail: "benchmark match"
         )

@@ -96,10 +96,9 @@ public struct PeopleYouMayKnow: Sendable {
         guard viewer.personalised else {
             return try await loggedPlainList(for: viewer, limit: limit, locale: locale, initiation: initiation)
         }
-        let act = ProcessingAct(
-            purpose: .personalisedSuggestions,
-            actor: .user(user),
-            subject: user,
+        let act = ProcessingAct.own(
+            .personalisedSuggestions,
+            by: user,
             initiation: initiation,
             detail: "suggestions computed"
         )
@@ -144,10 +143,9 @@ public struct PeopleYouMayKnow: Sendable {
             }
         }
         guard explained != nil else { return nil }
-        let act = ProcessingAct(
-            purpose: viewer.personalised ? .personalisedSuggestions : .socialNetwork,
-            actor: .user(user),
-            subject: user,
+        let act = ProcessingAct.own(
+            viewer.personalised ? .personalisedSuggestions : .socialNetwork,
+            by: user,
             initiation: initiation,
             detail: "suggestion explained"
         )
@@ -367,10 +365,9 @@ public struct PeopleYouMayKnow: Sendable {
         let people = replica.users(of: ranked.map(\.candidate))
         let mutuals = ranked.map { replica.users(of: $0.mutuals) }
         try await store.logDerivation(
-            ProcessingAct(
-                purpose: .socialNetwork,
-                actor: .user(user),
-                subject: user,
+            ProcessingAct.own(
+                .socialNetwork,
+                by: user,
                 initiation: initiation,
                 detail: "second degree computed: \(people.count) shown"
             )

@@ -246,13 +246,7 @@ public struct SocialNetwork: Sendable {
         _ work: @Sendable (any SQLDatabase, Int64) async throws -> (T, about: UserID?)
     ) async throws -> T {
         let now = store.clock.nowMillis
-        let act = ProcessingAct(
-            purpose: .socialNetwork,
-            actor: .user(actor),
-            subject: actor,
-            initiation: initiation,
-            detail: detail
-        )
+        let act = ProcessingAct.own(.socialNetwork, by: actor, initiation: initiation, detail: detail)
         return try await store.gate.perform(act) { sql in
             let (result, other) = try await work(sql, now)
             let about = other.flatMap { $0 == actor ? nil : $0 }
@@ -327,10 +321,9 @@ public struct SocialNetwork: Sendable {
         on sql: any SQLDatabase
     ) async throws -> Bool {
         let now = store.clock.nowMillis
-        let act = ProcessingAct(
-            purpose: .socialNetwork,
-            actor: .user(user),
-            subject: user,
+        let act = ProcessingAct.own(
+            .socialNetwork,
+            by: user,
             initiation: initiation,
             detail: suggestable ? "suggestable" : "not suggestable"
         )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Hummingbird
 import KithCore
@@ -24,10 +25,10 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("key-file"), help: "Development key file (KITH_KEY_FILE).")
     var keyFile: String?
 
-    func configuration(extra: [String: String] = [:]) async throws -> KithConfiguration {
+    func configuration(extra: [String: ConfigContent] = [:]) async throws -> KithConfiguration {
         var overrides = extra
-        if let databaseURL { overrides["kith.database.url"] = databaseURL }
-        if let keyFile { overrides["kith.key.file"] = keyFile }
+        if let databaseURL { overrides["kith.database.url"] = .string(databaseURL) }
+        if let keyFile { overrides["kith.key.file"] = .string(keyFile) }
         return try KithConfiguration(reader: try await KithConfiguration.reader(overrides: overrides))
     }
 }
@@ -50,9 +51,9 @@ struct Serve: AsyncParsableCommand {
     var host: String?
 
     func run() async throws {
-        var extra: [String: String] = [:]
-        if let port { extra["kith.port"] = String(port) }
-        if let host { extra["kith.host"] = host }
+        var extra: [String: ConfigContent] = [:]
+        if let port { extra["kith.port"] = .int(port) }
+        if let host { extra["kith.host"] = .string(host) }
         let configuration = try await store.configuration(extra: extra)
         let logger = makeLogger(configuration.logLevel)
         let (app, _) = try await buildApplication(configuration: configuration, logger: logger)

@@ -75,13 +75,13 @@ public struct KithConfiguration: Sendable {
     }
 
     /// The reader `kith` uses: command-line values first, then the environment, then `.env`.
-    public static func reader(overrides: [String: String] = [:]) async throws -> ConfigReader {
+    ///
+    /// - Parameter overrides: command-line values by key, typed as the key is read (`kith.port` is an
+    ///   `.int`: a string there would be ignored for the default).
+    public static func reader(overrides: [String: ConfigContent] = [:]) async throws -> ConfigReader {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in overrides {
-            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(
-                .string(value),
-                isSecret: false
-            )
+            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(value, isSecret: false)
         }
         return ConfigReader(providers: [
             InMemoryProvider(name: "arguments", values: values),

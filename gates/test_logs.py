@@ -11,6 +11,8 @@ naming the kind that leaked and the log file, never the value.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -114,7 +116,26 @@ BOUNDED_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d+(?![0-9A-Za-z])")
 TOKENISH = re.compile(r"[A-Za-z0-9_\-]{16,}")
 
 
-def scan(path: Path, secrets: dict[str, set[str]], hits: dict[str, dict[str, int]]) -> int:
+KEY_FIELDS = re.compile(r"(encryption|blindIndex|logSigning)Bytes")
+
+
+def key_material() -> set[str]:
+    """Every development key the gates' servers generated, as base64 and as the start of its byte list
+    (the form a Swift description of a struct holding it would print)."""
+    found: set[str] = set()
+    for path in kithgates.workdir().rglob("kith.keys"):
+        try:
+            keys = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for value in keys.values():
+            found.add(value)
+            raw = base64.b64decode(value)
+            found.add("[" + ", ".join(str(b) for b in raw[:8]))
+    return found
+
+
+def scan(path: Path, secrets: dict[str, set[str]], hits: dict[str, dict[str, int]], keys: set[str] = frozenset()) -> int:
     phones: dict[str, str] = {}
     for kind in ("phone", "fuzz-phone-input"):
         for value in secrets.get(kind, ()):
@@ -133,6 +154,9 @@ def scan(path: Path, secrets: dict[str, set[str]], hits: dict[str, dict[str, int
             if line.startswith("=== "):  # the harness's own markers
                 continue
             lines += 1
+            # Key material: a printed key field or any of the keys themselves (SEC-02).
+            if KEY_FIELDS.search(line) or any(key in line for key in keys):
+                hits["key material"][path.name] += 1
             runs = set(DIGIT_RUN.findall(line))
             for match in SEPARATED_NUMBER.findall(line):
                 runs.add(re.sub(r"\D", "", match))
@@ -164,7 +188,8 @@ def test_no_personal_data_or_secret_in_any_log():
     assert logs, "no server log was captured"
     assert secrets.get("phone") and secrets.get("code") and secrets.get("token"), "the secrets register is incomplete"
     hits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lines = sum(scan(path, secrets, hits) for path in logs)
+    keys = key_material()
+    lines = sum(scan(path, secrets, hits, keys) for path in logs)
     summary = (
         f"log scan: {len(logs)} log files, {lines:,} lines, {sum(len(v) for v in secrets.values()):,} secrets "
         f"({', '.join(f'{len(v)} {k}' for k, v in sorted(secrets.items()))})"

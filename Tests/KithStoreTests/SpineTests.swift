@@ -20,6 +20,20 @@ struct SpineTests {
 
     static func entries(_ store: KithStore) async throws -> [ProcessingEntry] { try await loggedEntries(store) }
 
+    @Test("SEC-02 keys never print themselves, not inside a service or the store", arguments: Backend.enabled)
+    func keysNeverPrint(backend: Backend) async throws {
+        try await withTestStore(backend) { store in
+            let sweeper = RetentionSweeper(store: store, logger: quietLogger())
+            for text in [
+                "\(store)", String(reflecting: store), "\(sweeper)", String(reflecting: sweeper), "\(testKeys)",
+                String(reflecting: testKeys),
+            ] {
+                #expect(!text.contains("Bytes"), "a description shows key material: \(text.prefix(120))")
+            }
+            #expect("\(testKeys)" == "KithKeys(redacted)")
+        }
+    }
+
     @Test(
         "MSG-04 a message is sent only as its logged act authorised it: recipient, text and evidence bound",
         arguments: Backend.enabled

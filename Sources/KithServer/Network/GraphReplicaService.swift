@@ -7,7 +7,10 @@ import ServiceLifecycle
 ///
 /// A poll every half second keeps a second node within the 2-second promise of issue 4 §8; changes made
 /// on this node are applied to its replica at once by the writer.
-struct GraphReplicaService: Service {
+struct GraphReplicaService: Service, CustomStringConvertible {
+    /// ServiceLifecycle logs this name; the default would print the whole store.
+    var description: String { "GraphReplicaService" }
+
     let network: SocialNetwork
     let logger: Logger
     var interval: Duration = .milliseconds(500)

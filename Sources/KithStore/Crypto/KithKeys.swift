@@ -145,3 +145,11 @@ public struct PhoneVault: Sendable {
         HMAC<SHA256>.authenticationCode(for: Array((domain + "\u{0}" + value).utf8), using: keys.blindIndex).hexString
     }
 }
+
+/// Keys never print themselves: a service's description (ServiceLifecycle logs it at debug level) or any
+/// value holding keys shows `KithKeys(redacted)`, never their bytes.
+extension KithKeys: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "KithKeys(redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}

@@ -42,7 +42,10 @@ public struct RetentionSweep: Sendable, Equatable {
 /// A sweep that deletes anything is one processing act, logged in the same transaction with counts only
 /// (purpose `security-log`, actor `system`, initiation `system`/`retentionSweep`): a legal duty's
 /// record, never a number, key or ID. The processing log itself is never swept (SEC-01).
-public struct RetentionSweeper: Service {
+public struct RetentionSweeper: Service, CustomStringConvertible {
+    /// ServiceLifecycle logs this name; the default would print the whole store.
+    public var description: String { "RetentionSweeper" }
+
     let store: KithStore
     public let inventory: DataInventory
     /// Time between sweeps.

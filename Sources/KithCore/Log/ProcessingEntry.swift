@@ -18,7 +18,9 @@ public struct Initiation: Codable, Sendable, Equatable {
     public var action: String
     /// The request ID (or command run ID).
     public var request: String?
-    /// A keyed reference to the session that made the request (never the token itself).
+    /// A reference to the session that made the request: `sess:` and the first 16 hex digits of the
+    /// SHA-256 of its token, as `sessions.token_hash` keeps it (never the token itself, which is 32
+    /// random bytes).
     public var session: String?
 
     public init(kind: Kind, action: String, request: String? = nil, session: String? = nil) {

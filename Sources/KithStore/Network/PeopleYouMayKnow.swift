@@ -123,8 +123,8 @@ public struct PeopleYouMayKnow: Sendable {
         )
     }
 
-    /// Why `candidate` is suggested to the viewer now; `nil` when they would not be suggested. Logged
-    /// as a derivation about the candidate, named as the related subject (SEC-01).
+    /// Why `candidate` is suggested to the viewer now; `nil` when they would not be suggested. Logged as
+    /// one derivation per request naming the viewer, like the list it explains (SEC-01).
     public func explain(
         _ candidate: UserID,
         for user: UserID,

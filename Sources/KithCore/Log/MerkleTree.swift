@@ -9,7 +9,7 @@ public enum MerkleTree {
     public static func leafHash(_ entry: some Sequence<UInt8>) -> Digest32 {
         var hasher = SHA256()
         hasher.update(data: [0])
-        let hashed = entry.withContiguousStorageIfAvailable { buffer in
+        let hashed: Void? = entry.withContiguousStorageIfAvailable { buffer in
             hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
         }
         if hashed == nil { hasher.update(data: Array(entry)) }

@@ -61,7 +61,7 @@ extension Request {
     /// Errors name the field and never echo its value (it may be a phone number).
     func decodeStrict<T: StrictDecodable>(_ type: T.Type, context: KithRequestContext, maxBytes: Int) async throws -> T
     {
-        var request = self
+        let request = self
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBytes)

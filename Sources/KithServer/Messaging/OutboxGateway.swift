@@ -34,7 +34,7 @@ public actor OutboxGateway: MessageGateway {
         var data = try encoder.encode(line)
         data.append(0x0A)
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw KithError(.storeUnavailable, detail: "The message outbox cannot be opened.")

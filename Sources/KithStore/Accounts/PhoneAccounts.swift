@@ -277,7 +277,7 @@ public struct PhoneAccounts: Sendable {
     public func signOut(token: String, of user: UserID, initiation: Initiation) async throws {
         let hash = Self.tokenHash(token)
         let act = ProcessingAct.own(.account, by: user, initiation: initiation, detail: "signed out")
-        try await store.gate.perform(act) { sql in
+        _ = try await store.gate.perform(act) { sql in
             try await sql.raw(
                 "DELETE FROM sessions WHERE token_hash = \(bind: hash) AND user_id = \(bind: user.rawValue)"
             ).run()

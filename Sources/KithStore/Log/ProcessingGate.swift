@@ -35,7 +35,7 @@ struct ProcessingGate: Sendable {
             if let detail { act.detail = detail }
             var logged: [LoggedAct] = []
             for other in related {
-                if let basis = other.basisRef {
+                if other.basisRef != nil {
                     logged.append(other)
                 } else {
                     logged.append(

@@ -18,8 +18,6 @@ final class RecordingGateway: MessageGateway {
 struct SpineTests {
     static let initiation = Initiation(kind: .userRequest, action: "test", request: "r1")
 
-    static func entries(_ store: KithStore) async throws -> [ProcessingEntry] { try await loggedEntries(store) }
-
     @Test("SEC-02 keys never print themselves, not inside a service or the store", arguments: Backend.enabled)
     func keysNeverPrint(backend: Backend) async throws {
         try await withTestStore(backend) { store in
@@ -96,7 +94,7 @@ struct SpineTests {
             #expect(try row.decode(column: "body_digest", as: String.self) != a.template.body.sha256Hex)
             #expect(try row.decode(column: "sent_at", as: Int64?.self) != nil)
             // The authorising entry names the message and its digest inside the chain, never the code.
-            let entry = try #require(try await Self.entries(store).first { $0.seq == a.logSeq })
+            let entry = try #require(try await loggedEntries(store).first { $0.seq == a.logSeq })
             #expect(entry.evidence?["messageId"] == a.id)
             let code = a.template.body.filter(\.isNumber).prefix(6)
             #expect(!entry.canonicalJSON().contains(String(code)))
@@ -114,7 +112,7 @@ struct SpineTests {
                 by: user,
                 initiation: Self.initiation
             )
-            let entry = try #require(try await Self.entries(store).last)
+            let entry = try #require(try await loggedEntries(store).last)
             #expect(entry.evidence?["textSHA256"] == record.textSHA256)
             #expect(entry.evidence?["noticeVersion"] == String(record.noticeVersion))
             #expect(entry.evidence?["initialState"] == "unchecked")
@@ -162,7 +160,7 @@ struct SpineTests {
                 noticeVersion: 1,
                 initiation: Self.initiation
             )
-            let created = try #require(try await Self.entries(store).first { $0.detail.hasPrefix("account created") })
+            let created = try #require(try await loggedEntries(store).first { $0.detail.hasPrefix("account created") })
             #expect(created.evidence == ["noticeVersion": "1"])
         }
     }
@@ -182,7 +180,7 @@ struct SpineTests {
             }
             try await accounts.signOut(token: session.token, of: session.user, initiation: Self.initiation)
             #expect(try await accounts.authenticate(token: session.token) == nil)
-            let entries = try await Self.entries(store)
+            let entries = try await loggedEntries(store)
             let pseudonym = try await store.database.read { sql in
                 try await SubjectKeys(store: store).pseudonym(of: session.user, on: sql)
             }
@@ -224,7 +222,7 @@ struct SpineTests {
                     try await SubjectKeys(store: store).pseudonym(of: bob.user, on: sql)
                 )
             }
-            let entries = try await Self.entries(store)
+            let entries = try await loggedEntries(store)
             let aboutBob = entries.filter { $0.subject == b && $0.actor == a }.map(\.detail)
             #expect(aboutBob.contains("connection requested"))
             #expect(aboutBob.contains("endorsement given"))

@@ -63,8 +63,7 @@ public struct ConsentLedger: Sendable {
         by user: UserID,
         initiation: Initiation
     ) async throws -> ConsentRecord {
-        try ConsentPolicy.validate(evidence, in: store.catalogue)
-        return try await store.database.transaction { sql in
+        try await store.database.transaction { sql in
             try await grant(evidence, by: user, initiation: initiation, on: sql)
         }
     }
@@ -123,10 +122,7 @@ public struct ConsentLedger: Sendable {
     /// - Returns: how many consent records were withdrawn (0 when there was none: withdrawal is idempotent).
     @discardableResult
     public func withdraw(_ purpose: PurposeID, by user: UserID, initiation: Initiation) async throws -> Int {
-        guard let described = store.catalogue.purpose(purpose), described.basis.needsConsent else {
-            throw KithError.invalid("purpose", "There is no consent purpose with this name in the current notice.")
-        }
-        return try await store.database.transaction { sql in
+        try await store.database.transaction { sql in
             try await withdraw(purpose, by: user, initiation: initiation, on: sql)
         }
     }

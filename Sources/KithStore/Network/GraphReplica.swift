@@ -73,9 +73,6 @@ public final class GraphReplica: Sendable {
         )
     }
 
-    public func hidesConnections(_ node: NodeID) -> Bool { switches.withLock { $0.hidesConnections.contains(node) } }
-    public func isUnsuggestable(_ node: NodeID) -> Bool { switches.withLock { $0.unsuggestable.contains(node) } }
-
     /// The sorted connections of a person.
     public func connections(of user: UserID) -> [NodeID] {
         guard let node = existingNode(for: user) else { return [] }

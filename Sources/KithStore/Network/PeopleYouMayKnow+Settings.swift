@@ -49,7 +49,6 @@ extension PeopleYouMayKnow {
         let store = self.store
         let network = self.network
         let replica = self.replica
-        for case .grant(let evidence) in changes { try ConsentPolicy.validate(evidence, in: store.catalogue) }
         let switched: (hides: Bool, suggestable: Bool)? = try await store.database.transaction { sql in
             let ledger = ConsentLedger(store: store)
             var switched: (hides: Bool, suggestable: Bool)?

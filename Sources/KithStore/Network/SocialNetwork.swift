@@ -94,7 +94,7 @@ public struct SocialNetwork: Sendable {
             return ProfileView(
                 userId: owner,
                 relationship: relationship,
-                fields: profile.values.filter { !$0.value.isEmpty && admitted.fields.contains($0.key) },
+                fields: profile.visible(through: admitted),
                 visibility: admitted.settings
                     ? Dictionary(uniqueKeysWithValues: ProfileField.allCases.map { ($0, profile.audience(of: $0)) })
                     : nil,

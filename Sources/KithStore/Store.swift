@@ -14,6 +14,8 @@ public struct KithStore: Sendable {
     public let clock: WallClock
     /// Group commit for the entries of read-side derivations.
     let readLog = GroupCommitLog()
+    /// The sessions this node has found recently (issue 12), kept in step by ``SessionRevocationFeed``.
+    let sessions = SessionCache()
 
     public init(
         database: KithDatabase,

@@ -84,6 +84,7 @@ public func buildApplication(
         services: [
             database, GraphReplicaService(network: network, logger: logger),
             RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
+            SessionRevocationFeed(store: store, logger: logger),
         ],
         logger: logger
     )

@@ -258,30 +258,43 @@ public struct PhoneAccounts: Sendable {
     }
 
     /// The principal behind a bearer token, or `nil` when the token is unknown or expired.
+    ///
+    /// Answered from the node's ``SessionCache`` while it is in step with the store's revocations, from
+    /// the store otherwise (issue 12).
     public func authenticate(token: String) async throws -> SignedInUser? {
         let hash = Self.tokenHash(token)
         let now = store.clock.nowMillis
-        return try await store.database.read { sql in
+        let reference = "sess:" + hash.prefix(16)
+        if let user = store.sessions.user(for: hash, now: now) {
+            return SignedInUser(user: user, sessionRef: reference)
+        }
+        let generation = store.sessions.generation
+        let found = try await store.database.read { sql in
             try await sql.raw(
-                "SELECT user_id FROM sessions WHERE token_hash = \(bind: hash) AND expires_at > \(bind: now)"
+                "SELECT user_id, expires_at FROM sessions WHERE token_hash = \(bind: hash) AND expires_at > \(bind: now)"
             ).first().map {
-                SignedInUser(
-                    user: UserID(rawValue: try $0.decode(column: "user_id", as: String.self)),
-                    sessionRef: "sess:" + hash.prefix(16)
+                (
+                    UserID(rawValue: try $0.decode(column: "user_id", as: String.self)),
+                    try $0.decode(column: "expires_at", as: Int64.self)
                 )
             }
         }
+        guard let (user, expiresAt) = found else { return nil }
+        store.sessions.keep(hash, user: user, expiresAt: expiresAt, since: generation)
+        return SignedInUser(user: user, sessionRef: reference)
     }
 
-    /// Ends the session of `token`, logged as a security event of the account (SEC-01).
+    /// Ends the session of `token`, logged as a security event of the account (SEC-01): refused on this
+    /// node at once, on every node sharing the store within a second (``SessionRevocationFeed``).
     public func signOut(token: String, of user: UserID, initiation: Initiation) async throws {
         let hash = Self.tokenHash(token)
         let act = ProcessingAct.own(.account, by: user, initiation: initiation, detail: "signed out")
+        let store = self.store
         _ = try await store.gate.perform(act) { sql in
-            try await sql.raw(
-                "DELETE FROM sessions WHERE token_hash = \(bind: hash) AND user_id = \(bind: user.rawValue)"
-            ).run()
+            try await SessionCache.end([hash], of: user, store: store, on: sql)
         }
+        // After the commit: forgetting earlier would let a concurrent lookup cache the session again.
+        store.sessions.forget([hash])
     }
 
     /// The account's phone number (for `getMe`: the person's own data).

@@ -189,6 +189,28 @@ public struct ConsentLedger: Sendable {
         }
     }
 
+    /// The ID of ``current(_:of:on:)``'s record, read without the evidence: the lookup every act under a
+    /// consent makes (``ProcessingGate/basis(for:store:on:)``), so it fetches three columns of the live rows.
+    func currentID(_ purpose: PurposeID, of user: UserID, on sql: any SQLDatabase) async throws -> String? {
+        let rows = try await sql.raw(
+            """
+            SELECT id, notice_version, granted_at FROM consents
+            WHERE user_id = \(bind: user.rawValue) AND purpose = \(bind: purpose.rawValue) AND withdrawn_at IS NULL
+            """
+        ).all()
+        var latest: (grantedAt: Int64, id: String)?
+        for row in rows
+        where store.catalogue.consentIsCurrent(
+            for: purpose,
+            givenUnder: try row.decode(column: "notice_version", as: Int.self)
+        ) {
+            let candidate = (try row.decode(column: "granted_at", as: Int64.self), try row.decode(column: "id", as: String.self))
+            // The same order as ``records(of:purpose:on:)``: by time, then by ID, compared here.
+            if latest.map({ ($0.grantedAt, $0.id) < candidate }) ?? true { latest = candidate }
+        }
+        return latest?.id
+    }
+
     /// Which of `users` currently hold a consent to `purpose` (ACC-06 as in ``current(_:of:on:)``), in a
     /// few queries however many people are asked about.
     func holders(

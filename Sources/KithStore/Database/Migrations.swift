@@ -304,6 +304,21 @@ public enum Migrations {
                 """
             ]
         ),
+        Migration(
+            id: "0010-session-revocations",
+            statements: [
+                // Sessions ended, for the session caches of the other nodes (issue 12); kept an hour.
+                """
+                CREATE TABLE session_revocations (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL,
+                    revoked_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX session_revocations_time ON session_revocations (revoked_at)",
+                "CREATE INDEX session_revocations_user ON session_revocations (user_id)",
+            ]
+        ),
     ]
 }
 

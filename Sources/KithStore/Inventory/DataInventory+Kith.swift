@@ -113,6 +113,18 @@ extension DataInventory {
             ]
         ),
         InventoryTable(
+            "session_revocations",
+            subjects: [SubjectColumn("user_id")],
+            retention: .window(seconds: 3_600, after: "revoked_at", unit: .milliseconds),
+            export: .notExported("a signal between server nodes that a session ended, kept an hour"),
+            note: "Every node's session cache reads the last seconds of it (issue 12).",
+            columns: [
+                InventoryColumn("token_hash", .session, account),
+                InventoryColumn("user_id", .userIdentifier, account),
+                InventoryColumn("revoked_at", .activityTime, account),
+            ]
+        ),
+        InventoryTable(
             "subject_keys",
             subjects: [SubjectColumn("user_id", export: .notExported("a key, not information about the person"))],
             retention: .whileAccountExists,
@@ -458,6 +470,16 @@ extension DataInventory {
             retention: .window(seconds: 10, after: "at", unit: .milliseconds),
             rebuiltFrom: ["connections"],
             erase: "recomputed every 10 seconds"
+        ),
+        InMemoryHolder(
+            "SessionCache",
+            holds: "the hashes of session tokens used on this node, with their person and expiry",
+            categories: [.session, .userIdentifier],
+            subjects: [.user],
+            purposes: account,
+            retention: .whileProcessRuns,
+            rebuiltFrom: ["sessions"],
+            erase: "a session ended anywhere leaves every node's cache within a second (session_revocations)"
         ),
         InMemoryHolder(
             "DiscoveryIndex",

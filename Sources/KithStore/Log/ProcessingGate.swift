@@ -104,11 +104,11 @@ struct ProcessingGate: Sendable {
         switch purpose.basis {
         case .consent:
             guard let person = act.consentOf,
-                let consent = try await ConsentLedger(store: store).current(act.purpose, of: person, on: sql)
+                let consent = try await ConsentLedger(store: store).currentID(act.purpose, of: person, on: sql)
             else {
                 throw KithError.consentRequired(act.purpose)
             }
-            return "consent:\(consent.id)"
+            return "consent:\(consent)"
         case .contract, .legalObligation:
             return purpose.basis.rawValue
         }

@@ -27,8 +27,8 @@ extension PeopleYouMayKnow {
         return try await store.database.read { sql in
             let ledger = ConsentLedger(store: store)
             return SuggestionSwitches(
-                personalised: try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil,
-                reverseContactSuggestions: try await ledger.current(.reverseContactSuggestions, of: user, on: sql)
+                personalised: try await ledger.currentID(.personalisedSuggestions, of: user, on: sql) != nil,
+                reverseContactSuggestions: try await ledger.currentID(.reverseContactSuggestions, of: user, on: sql)
                     != nil,
                 suggestMeToOthers: try await SocialNetwork.suggestable(user, on: sql)
             )

@@ -75,11 +75,11 @@ public struct PeopleYouMayKnow: Sendable {
         ).all() {
             excluded.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
         }
-        let personalised = try await ledger.current(.personalisedSuggestions, of: user, on: sql) != nil
+        let personalised = try await ledger.currentID(.personalisedSuggestions, of: user, on: sql) != nil
         return Viewer(
             user: user,
             personalised: personalised,
-            reverseContacts: try await ledger.current(.reverseContactSuggestions, of: user, on: sql) != nil,
+            reverseContacts: try await ledger.currentID(.reverseContactSuggestions, of: user, on: sql) != nil,
             excluded: excluded,
             profile: personalised ? try await SocialNetwork.profile(of: user, on: sql) : Profile()
         )

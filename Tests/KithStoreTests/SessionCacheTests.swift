@@ -41,7 +41,10 @@ struct SessionCacheTests {
         }
     }
 
-    @Test("SEC-01 a sign-out is refused at once on its node and on another after its next read", arguments: Backend.enabled)
+    @Test(
+        "SEC-01 a sign-out is refused at once on its node and on another after its next read",
+        arguments: Backend.enabled
+    )
     func signOutReachesEveryNode(backend: Backend) async throws {
         try await withTestStore(backend) { a in
             let b = Self.otherNode(of: a)

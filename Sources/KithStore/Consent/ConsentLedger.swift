@@ -204,7 +204,9 @@ public struct ConsentLedger: Sendable {
             for: purpose,
             givenUnder: try row.decode(column: "notice_version", as: Int.self)
         ) {
-            let candidate = (try row.decode(column: "granted_at", as: Int64.self), try row.decode(column: "id", as: String.self))
+            let candidate = (
+                try row.decode(column: "granted_at", as: Int64.self), try row.decode(column: "id", as: String.self)
+            )
             // The same order as ``records(of:purpose:on:)``: by time, then by ID, compared here.
             if latest.map({ ($0.grantedAt, $0.id) < candidate }) ?? true { latest = candidate }
         }

@@ -253,13 +253,8 @@ struct DiscoveryBench: AsyncParsableCommand {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, json)
     }
 
-    /// The cores this process may run on now (`taskset` may narrow them while it runs); activeProcessorCount
-    /// ignores affinity.
-    static var allowedCores: String {
-        (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
-            .dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) ?? "all"
-    }
+    /// The cores this process may run on now (`taskset` may narrow them while it runs).
+    static var allowedCores: String { kith.allowedCores ?? "all" }
 
     static func percentiles(_ samples: [Double]) -> String {
         let sorted = samples.sorted()

@@ -6,9 +6,49 @@ import KithCore
 import KithServer
 import KithStore
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
+/// The entry point: hands Swift concurrency's global executor to NIO's event loops, then runs the command.
+///
+/// Without it every awaited database call and every request handler hops between the event loop that
+/// owns the socket and Swift's own thread pool; on a loaded or single core those thread switches cost
+/// more than the request itself (issue 12, measured in docs/performance.md). Vapor's template does the
+/// same. Tests keep Swift's default executor.
 @main
+enum Entrypoint {
+    static func main() async {
+        // One event loop per core this process may run on (`taskset`, a container's cpuset): NIO counts
+        // the machine's cores, and two loops sharing one core wake each other for every hop.
+        if ProcessInfo.processInfo.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil, let cores = allowedCoreCount {
+            NIOSingletons.groupLoopCountSuggestion = cores
+        }
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await Kith.main()
+    }
+}
+
+/// The cores this process may run on, from `Cpus_allowed_list` in `/proc/self/status` ("0", "0-3,6").
+var allowedCoreCount: Int? {
+    guard let list = allowedCores else { return nil }
+    var count = 0
+    for range in list.split(separator: ",") {
+        let bounds = range.split(separator: "-").compactMap { Int($0) }
+        guard let first = bounds.first, let last = bounds.last, last >= first else { return nil }
+        count += last - first + 1
+    }
+    return count > 0 ? count : nil
+}
+
+/// `Cpus_allowed_list` of this process (`taskset` may narrow it while it runs); `activeProcessorCount`
+/// ignores affinity.
+var allowedCores: String? {
+    (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
+        .dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
+}
+
 struct Kith: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kith",

@@ -118,6 +118,11 @@ public func implementedOperations(services: KithServices) -> [APIOperation] {
 
 /// Logs each request with method, route template, status and duration — never the URL's values, the
 /// body or headers — and counts it in the metrics by route template (no personal data in labels).
+///
+/// The line is at `debug` (`KITH_LOG_LEVEL=debug` shows it; the gates run at `trace`), and at `error`
+/// for a server error: written to stderr for every request it cost a tenth of an authenticated read
+/// (issue 12, docs/performance.md), and the counts are in the metrics anyway. Security events are in
+/// the processing log, not here.
 struct RequestLoggingMiddleware: RouterMiddleware {
     let metrics: PrometheusCollectorRegistry
 
@@ -131,7 +136,8 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
         let status = String(response.status.code)
-        context.logger.info(
+        context.logger.log(
+            level: response.status.code >= 500 ? .error : .debug,
             "request",
             metadata: [
                 "http.method": "\(request.method.rawValue)",

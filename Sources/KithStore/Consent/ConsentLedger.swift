@@ -299,7 +299,7 @@ extension ConsentLedger {
         var after = ""
         while true {
             let cursor = after
-            let page = try await database.read { sql in
+            let page = try await database.scan { sql in
                 try await sql.raw(
                     """
                     SELECT consents.id AS id, consents.purpose AS purpose, consents.notice_version AS notice_version,

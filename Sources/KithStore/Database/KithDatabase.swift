@@ -27,7 +27,14 @@ public final class KithDatabase: Service, Sendable {
 
     private enum Engine: Sendable {
         /// `checkpointer` copies the WAL back into the database beside the writer (file databases only).
-        case sqlite(writer: SQLiteHandle, reader: SQLiteHandle, checkpointer: SQLiteHandle?)
+        /// `readers` run a request's reads on its own thread (`nil` for `:memory:`); `scanner` reads what
+        /// may take long, on NIO's thread pool.
+        case sqlite(
+            writer: SQLiteHandle,
+            readers: SQLiteReaders?,
+            scanner: SQLiteHandle,
+            checkpointer: SQLiteHandle?
+        )
         case postgres(PostgresClient)
     }
 
@@ -51,13 +58,24 @@ public final class KithDatabase: Service, Sendable {
         var path = String(url.dropFirst("sqlite:".count))
         if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
         let writer = try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
-        let reader =
-            path == ":memory:" ? writer : try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
-        let checkpointer =
-            path == ":memory:" ? nil : try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
+        // Readers: a few connections on the requests' own threads, so concurrent requests read side by side
+        // in WAL mode without a thread switch per statement; `:memory:` has one connection for everything.
+        guard path != ":memory:" else {
+            return KithDatabase(
+                backend: .sqlite,
+                engine: .sqlite(writer: writer, readers: nil, scanner: writer, checkpointer: nil)
+            )
+        }
+        var readers: [InlineSQLiteConnection] = []
+        for _ in 0..<SQLiteReaders.count { readers.append(try InlineSQLiteConnection(path: path)) }
         return KithDatabase(
             backend: .sqlite,
-            engine: .sqlite(writer: writer, reader: reader, checkpointer: checkpointer)
+            engine: .sqlite(
+                writer: writer,
+                readers: SQLiteReaders(readers),
+                scanner: try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger)),
+                checkpointer: try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
+            )
         )
     }
 
@@ -79,7 +97,7 @@ public final class KithDatabase: Service, Sendable {
             await cancelWhenGracefulShutdown {
                 await client.run()
             }
-        case .sqlite(let writer, _, let checkpointer):
+        case .sqlite(let writer, _, _, let checkpointer):
             if let checkpointer {
                 try? await writer.exclusive { try await $0.raw("PRAGMA wal_autocheckpoint=0").run() }
                 await withTaskGroup(of: Void.self) { group in
@@ -104,19 +122,24 @@ public final class KithDatabase: Service, Sendable {
 
     /// Closes SQLite connections (PostgreSQL closes when ``run()`` ends). Safe to call more than once.
     public func close() async {
-        if case .sqlite(let writer, let reader, let checkpointer) = engine {
+        if case .sqlite(let writer, let readers, let scanner, let checkpointer) = engine {
             await checkpointer?.close()
+            await readers?.close()
+            if scanner !== writer { await scanner.close() }
             await writer.close()
-            if reader !== writer { await reader.close() }
         }
     }
 
-    /// Runs `body` with a database to read from; sees every committed write.
+    /// Runs `body` with a database to read from; sees every committed write. For the reads of a request:
+    /// on SQLite its statements run on the calling thread (``InlineSQLiteConnection``); a read that may take
+    /// long (a whole table) uses ``scan(_:)``.
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
-            case .sqlite(_, let reader, _):
-                return try await reader.exclusive { try await body($0) }
+            case .sqlite(_, let readers?, _, _):
+                return try await readers.withReader { try await body($0) }
+            case .sqlite(_, nil, let scanner, _):
+                return try await scanner.exclusive { try await body($0) }
             case .postgres(let client):
                 return try await client.withConnection { try await body($0.sql(queryLogLevel: nil)) }
             }
@@ -124,6 +147,44 @@ public final class KithDatabase: Service, Sendable {
             throw Self.translate(error)
         }
     }
+
+    /// ``read(_:)`` for reads that may take long — a scan of the log, loading an index at start — off the
+    /// requests' threads (NIO's thread pool on SQLite), so they never hold an event loop.
+    func scan<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        do {
+            switch engine {
+            case .sqlite(_, _, let scanner, _):
+                return try await scanner.exclusive { try await body($0) }
+            case .postgres(let client):
+                return try await client.withConnection { try await body($0.sql(queryLogLevel: nil)) }
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Streams every processing-log entry in `seq` order to `visit`, in one snapshot, on PostgreSQL: one
+    /// query whose rows arrive with back-pressure while `visit` hashes the ones already here (issue 12:
+    /// verifying 1M entries). Returns `false` on SQLite, whose reader pages instead
+    /// (``ProcessingLog/scan(on:_:)``).
+    func streamLogEntries(_ visit: (Int, String) throws -> Void) async throws -> Bool {
+        guard case .postgres(let client) = engine else { return false }
+        do {
+            try await client.withConnection { connection in
+                let rows = try await connection.query(
+                    "SELECT seq, entry FROM processing_log ORDER BY seq",
+                    logger: Self.silent
+                )
+                for try await (seq, entry) in rows.decode((Int, String).self) { try visit(seq, entry) }
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+        return true
+    }
+
+    /// For driver calls that must not log (queries' binds may be personal data).
+    private static let silent = Logger(label: "kith.store", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Runs `body` in one transaction: everything it writes commits together or not at all.
     ///
@@ -133,7 +194,7 @@ public final class KithDatabase: Service, Sendable {
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
-            case .sqlite(let writer, _, _):
+            case .sqlite(let writer, _, _, _):
                 return try await writer.exclusive { sql in
                     try await sql.raw("BEGIN IMMEDIATE").run()
                     do {
@@ -288,15 +349,15 @@ final class SQLiteHandle: Sendable {
     func exclusive<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         await lock.acquire()
         if closed.withLock({ $0 }) {
-            await lock.release()
+            lock.release()
             throw KithError(.storeUnavailable, detail: "The store is shutting down.")
         }
         do {
             let result = try await body(connection.sql(queryLogLevel: nil))
-            await lock.release()
+            lock.release()
             return result
         } catch {
-            await lock.release()
+            lock.release()
             throw error
         }
     }
@@ -307,28 +368,113 @@ final class SQLiteHandle: Sendable {
             try? await connection.close().get()
             closed.withLock { $0 = true }
         }
-        await lock.release()
+        lock.release()
     }
 }
 
-/// A first-in, first-out asynchronous mutex.
-actor AsyncLock {
-    private var held = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+/// SQLite's read connections, lent one task at a time: a free one at once, else the first returned.
+final class SQLiteReaders: Sendable {
+    /// Read connections per file database.
+    static let count = 4
+
+    private let connections: [InlineSQLiteConnection]
+    private let free: Mutex<(idle: [Int], waiters: [CheckedContinuation<Int, Never>], closed: Bool)>
+
+    init(_ connections: [InlineSQLiteConnection]) {
+        self.connections = connections
+        self.free = Mutex((Array(connections.indices), [], false))
+    }
+
+    func withReader<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let taken = free.withLock { $0.closed ? nil : $0.idle.popLast() }
+        let index: Int
+        if let taken {
+            index = taken
+        } else {
+            index = await withCheckedContinuation { continuation in
+                let idle = free.withLock { state -> Int? in
+                    if let index = state.idle.popLast() { return index }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let idle { continuation.resume(returning: idle) }
+            }
+        }
+        defer {
+            let waiter = free.withLock { state -> CheckedContinuation<Int, Never>? in
+                if state.waiters.isEmpty {
+                    state.idle.append(index)
+                    return nil
+                }
+                return state.waiters.removeFirst()
+            }
+            waiter?.resume(returning: index)
+        }
+        if free.withLock({ $0.closed }) {
+            throw KithError(.storeUnavailable, detail: "The store is shutting down.")
+        }
+        return try await body(InlineSQLiteDatabase(connection: connections[index], logger: Self.logger))
+    }
+
+    /// Closes every connection once it is returned.
+    func close() async {
+        let wasClosed = free.withLock { state in
+            defer { state.closed = true }
+            return state.closed
+        }
+        if wasClosed { return }
+        for _ in connections.indices {
+            let index = await withCheckedContinuation { continuation in
+                let idle = free.withLock { state -> Int? in
+                    if let index = state.idle.popLast() { return index }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let idle { continuation.resume(returning: idle) }
+            }
+            connections[index].close()
+        }
+    }
+
+    private static let logger = Logger(label: "kith.store", factory: { _ in SwiftLogNoOpLogHandler() })
+}
+
+/// A first-in, first-out asynchronous mutex. Taking a free lock does not suspend (no actor hop per
+/// query); a released lock passes straight to the first waiter.
+final class AsyncLock: Sendable {
+    private let state = Mutex((held: false, waiters: [CheckedContinuation<Void, Never>]()))
+
+    init() {}
 
     func acquire() async {
-        if !held {
-            held = true
+        if state.withLock({ state in
+            if state.held { return false }
+            state.held = true
+            return true
+        }) {
             return
         }
-        await withCheckedContinuation { waiters.append($0) }
+        await withCheckedContinuation { continuation in
+            let granted = state.withLock { state -> Bool in
+                if !state.held {
+                    state.held = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
     }
 
     func release() {
-        if waiters.isEmpty {
-            held = false
-        } else {
-            waiters.removeFirst().resume()
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
+        next?.resume()
     }
 }

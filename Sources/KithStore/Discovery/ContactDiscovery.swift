@@ -41,7 +41,7 @@ public final class DiscoveryIndex: Sendable {
 
     /// Loads the grants made since the last catch-up, reading from `database` (the first, full load).
     public func catchUp(on database: KithDatabase) async throws {
-        try await database.read { sql in try await self.catchUp(on: sql) }
+        try await database.scan { sql in try await self.catchUp(on: sql) }
     }
 
     /// Loads the `discoverable-by-phone` grants made since the last catch-up, on the caller's connection.

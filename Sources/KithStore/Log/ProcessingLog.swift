@@ -191,7 +191,7 @@ extension ProcessingLog {
         _ visit: (Int, String) throws -> Void
     ) async throws {
         @Sendable func page(after: Int) async throws -> [(Int, String)] {
-            try await database.read { sql in
+            try await database.scan { sql in
                 try await sql.raw(
                     "SELECT seq, entry FROM processing_log WHERE seq > \(bind: after) ORDER BY seq LIMIT 20000"
                 ).all().map {
@@ -199,6 +199,7 @@ extension ProcessingLog {
                 }
             }
         }
+        if try await database.streamLogEntries(visit) { return }
         var current = try await page(after: 0)
         while let last = current.last {
             async let next = page(after: last.0)

@@ -124,7 +124,7 @@ public final class GraphReplica: Sendable {
     /// Loads the whole graph and the switches from the store (at start).
     public func load(from database: KithDatabase, now: Int64) async throws {
         lastPoll.withLock { $0 = now }
-        let edges = try await database.read { sql in
+        let edges = try await database.scan { sql in
             try await sql.raw("SELECT user_id, peer_id FROM connections WHERE user_id < peer_id").all().map {
                 (try $0.decode(column: "user_id", as: String.self), try $0.decode(column: "peer_id", as: String.self))
             }

@@ -1,0 +1,242 @@
+import KithCore
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import Synchronization
+import VaporCSQLite
+
+/// A SQLite read connection whose statements run on the calling thread, with its statements prepared
+/// once and kept (issue 12).
+///
+/// sqlite-nio runs every statement on NIO's thread pool: the request's event loop wakes a pool thread,
+/// which runs the statement and wakes the event loop again. For the point reads of a request (the
+/// session, the person's own record, a profile, a consent) those two thread switches cost several times
+/// the statement itself — measured, a `GET /health` that pings the store served half the requests a
+/// second of one without. A read that scans a table instead goes to the thread-pool connections
+/// (``KithDatabase/scan(_:)``), so it never holds an event loop for long.
+///
+/// One task at a time (``SQLiteReaders`` lends it); WAL mode lets it read beside the writer.
+final class InlineSQLiteConnection: @unchecked Sendable {
+    // SAFETY: `handle` and `statements` are used by one task at a time: ``SQLiteReaders`` lends the
+    // connection to one borrower and takes it back before lending it again.
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared statements kept at most; the cache starts again when full.
+    static let statementCapacity = 256
+
+    init(path: String) throws {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
+        guard opened == SQLITE_OK, let handle else {
+            sqlite_nio_sqlite3_close(handle)
+            throw Self.error(opened)
+        }
+        self.handle = handle
+        // Only reads run here; the same memory map and page cache as the thread-pool connections.
+        for pragma in [
+            "PRAGMA query_only=1", "PRAGMA busy_timeout=5000", "PRAGMA mmap_size=2147418112",
+            "PRAGMA cache_size=-131072",
+        ] {
+            try run(pragma, binds: []) { _ in }
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        statements = [:]
+        if let handle { sqlite_nio_sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    /// Runs `sql` with `binds`, handing each row to `onRow`.
+    func run(_ sql: String, binds: [SQLiteData], _ onRow: (InlineSQLiteRow) throws -> Void) throws {
+        guard let handle else { throw KithError(.storeUnavailable, detail: "The store is shutting down.") }
+        let statement = try prepared(sql, on: handle)
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        for (offset, bind) in binds.enumerated() {
+            let index = Int32(offset + 1)
+            let bound: Int32
+            switch bind {
+            case .integer(let value): bound = sqlite_nio_sqlite3_bind_int64(statement, index, Int64(value))
+            case .float(let value): bound = sqlite_nio_sqlite3_bind_double(statement, index, value)
+            case .text(let value):
+                bound = sqlite_nio_sqlite3_bind_text64(
+                    statement,
+                    index,
+                    value,
+                    UInt64(value.utf8.count),
+                    Self.transient,
+                    UInt8(SQLITE_UTF8)
+                )
+            case .blob(let value):
+                bound = value.withUnsafeReadableBytes {
+                    sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress, UInt64($0.count), Self.transient)
+                }
+            case .null: bound = sqlite_nio_sqlite3_bind_null(statement, index)
+            }
+            guard bound == SQLITE_OK else { throw Self.error(bound) }
+        }
+        let count = sqlite_nio_sqlite3_column_count(statement)
+        var names: [String] = []
+        names.reserveCapacity(Int(count))
+        for column in 0..<count {
+            names.append(sqlite_nio_sqlite3_column_name(statement, column).map { String(cString: $0) } ?? "")
+        }
+        let columns = InlineSQLiteRow.Columns(names)
+        while true {
+            let stepped = sqlite_nio_sqlite3_step(statement)
+            if stepped == SQLITE_DONE { return }
+            guard stepped == SQLITE_ROW else { throw Self.error(stepped) }
+            var values: [SQLiteData] = []
+            values.reserveCapacity(Int(count))
+            for column in 0..<count { values.append(Self.value(of: statement, at: column)) }
+            try onRow(InlineSQLiteRow(columns: columns, values: values))
+        }
+    }
+
+    private func prepared(_ sql: String, on handle: OpaquePointer) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let result = sqlite_nio_sqlite3_prepare_v3(
+            handle,
+            sql,
+            -1,
+            UInt32(SQLITE_PREPARE_PERSISTENT),
+            &statement,
+            nil
+        )
+        guard result == SQLITE_OK, let statement else { throw Self.error(result) }
+        if statements.count >= Self.statementCapacity {
+            for kept in statements.values { sqlite_nio_sqlite3_finalize(kept) }
+            statements.removeAll(keepingCapacity: true)
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private static func value(of statement: OpaquePointer, at column: Int32) -> SQLiteData {
+        switch sqlite_nio_sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER: return .integer(Int(sqlite_nio_sqlite3_column_int64(statement, column)))
+        case SQLITE_FLOAT: return .float(sqlite_nio_sqlite3_column_double(statement, column))
+        case SQLITE_TEXT:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            if let blob = sqlite_nio_sqlite3_column_blob(statement, column) {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: blob, count: count))
+            }
+            return .blob(buffer)
+        default: return .null
+        }
+    }
+
+    /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// The store's error for a SQLite result code: unavailable for a busy, full or failing file, else an
+    /// internal error. Never the statement or its values.
+    static func error(_ code: Int32) -> KithError {
+        switch code & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_READONLY:
+            return KithError(.storeUnavailable, detail: "The store cannot answer right now; retry later.")
+        default:
+            return KithError(.internalError, detail: "The store refused the operation; nothing was changed.")
+        }
+    }
+}
+
+/// A row read by ``InlineSQLiteConnection``, decoded as SQLiteKit decodes its own rows.
+struct InlineSQLiteRow: SQLRow {
+    /// Column names and their positions, shared by the rows of one statement.
+    final class Columns: Sendable {
+        let names: [String]
+        let positions: [String: Int]
+
+        init(_ names: [String]) {
+            self.names = names
+            var positions: [String: Int] = [:]
+            // The first column of a name wins, as in SQLiteNIO's rows.
+            for (index, name) in names.enumerated() where positions[name] == nil { positions[name] = index }
+            self.positions = positions
+        }
+    }
+
+    let columns: Columns
+    let values: [SQLiteData]
+
+    var allColumns: [String] { columns.names }
+
+    func contains(column: String) -> Bool { columns.positions[column] != nil }
+
+    func decodeNil(column: String) throws -> Bool {
+        try value(column).isNull
+    }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        try SQLiteDataDecoder().decode(D.self, from: try value(column))
+    }
+
+    private func value(_ column: String) throws -> SQLiteData {
+        guard let position = columns.positions[column] else {
+            throw DecodingError.keyNotFound(
+                SQLiteColumnKey(column),
+                .init(codingPath: [], debugDescription: "No column named \(column) in the row.")
+            )
+        }
+        return values[position]
+    }
+}
+
+private struct SQLiteColumnKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// ``InlineSQLiteConnection`` as SQLKit's database: SQLite's dialect and SQLiteKit's encoding of binds.
+struct InlineSQLiteDatabase: SQLDatabase {
+    let connection: InlineSQLiteConnection
+    let logger: Logger
+    var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
+    var dialect: any SQLDialect { SQLiteDialect() }
+    /// Queries are never logged (their binds may be personal data).
+    var queryLogLevel: Logger.Level? { nil }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<
+        Void
+    > {
+        do {
+            try run(query, onRow)
+            return eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try run(query, onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
+    }
+
+    private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        let (sql, binds) = serialize(query)
+        let encoder = SQLiteDataEncoder()
+        try connection.run(sql, binds: try binds.map { try encoder.encode($0) }) { onRow($0) }
+    }
+}

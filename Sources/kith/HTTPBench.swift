@@ -21,8 +21,8 @@ import FoundationNetworking
 /// the SMS code flow, then drives each scenario with `wrk` for `--seconds`, `--rounds` times, the ceiling
 /// interleaved with the others so that drift on a shared machine hits all alike. The process (both
 /// servers) runs on `--server-core` (it re-executes itself under `taskset`: ``CorePinning``), wrk on
-/// `--wrk-core`. Any non-2xx answer or socket error fails the bench. Logs at `warning`, so the
-/// per-request `info` line `kith serve` writes by default is not measured.
+/// `--wrk-core`. Any non-2xx answer or socket error fails the bench. Logs at `warning`; `kith serve` at its
+/// default `info` writes no line per request either (that line is at `debug`).
 struct HTTPBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
@@ -58,6 +58,9 @@ struct HTTPBench: AsyncParsableCommand {
 
     @Option(help: "The core wrk runs on (taskset -c).")
     var wrkCore = 1
+
+    @Option(help: "Only these scenarios (comma-separated names), with the ceiling; all by default.")
+    var only: String?
 
     func validate() throws {
         guard connections >= threads, threads >= 1 else {
@@ -182,7 +185,8 @@ struct HTTPBench: AsyncParsableCommand {
                 + "signed in by SMS code, \(population.connections) accepted connections; the viewer has "
                 + "\(viewerConnections) connections and \(population.secondDegree) people two steps away"
         )
-        let scenarios = scenarios(for: population)
+        let chosen = only.map { Set($0.split(separator: ",").map(String.init) + ["ceiling"]) }
+        let scenarios = scenarios(for: population).filter { chosen?.contains($0.name) ?? true }
         for scenario in scenarios { try await scenario.check() }
 
         let strays = CorePinning.strays(from: serverCore)

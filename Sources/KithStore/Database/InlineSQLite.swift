@@ -215,9 +215,10 @@ struct InlineSQLiteDatabase: SQLDatabase {
     /// Queries are never logged (their binds may be personal data).
     var queryLogLevel: Logger.Level? { nil }
 
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<
-        Void
-    > {
+    func execute(
+        sql query: any SQLExpression,
+        _ onRow: @escaping @Sendable (any SQLRow) -> Void
+    ) -> EventLoopFuture<Void> {
         do {
             try run(query, onRow)
             return eventLoop.makeSucceededVoidFuture()

@@ -106,7 +106,7 @@ public struct PeopleYouMayKnow: Sendable {
         // its own, so a slow ranking never holds the store's writer.
         let suggestions = try await store.database.read { sql in
             let candidates = try await self.candidates(for: viewer, limit: limit, on: sql)
-            return Array(try await self.evaluate(candidates, for: viewer, locale: locale, on: sql).prefix(limit))
+            return try await self.evaluate(candidates, for: viewer, limit: limit, locale: locale, on: sql)
         }
         do {
             var logged = act
@@ -135,7 +135,7 @@ public struct PeopleYouMayKnow: Sendable {
         let explained: SuggestedPerson?
         if viewer.personalised {
             explained = try await store.database.read { sql in
-                try await self.evaluate([candidate], for: viewer, locale: locale, on: sql).first
+                try await self.evaluate([candidate], for: viewer, limit: 1, locale: locale, on: sql).first
             }
         } else {
             explained = try await plainList(for: viewer, limit: 200, locale: locale).suggestions.first {
@@ -256,10 +256,18 @@ public struct PeopleYouMayKnow: Sendable {
         return candidates
     }
 
-    /// Applies the rules to candidates and derives each one's reasons from the store and the graph, best first.
+    /// Applies the rules to candidates and derives each one's reasons from the store and the graph; the
+    /// best `limit`, best first.
+    ///
+    /// Two passes (issue 12): every candidate is ranked from the graph, the contact edges and the indexed
+    /// employer and school keys, without reading a profile; only the best `limit` and the mutuals they
+    /// name then have their profiles read, and their reasons and order are derived from those exactly.
+    /// The keys are written with the profile in one statement (``SocialNetwork/save(_:of:at:on:)``), so
+    /// both passes agree on who shares an employer or school.
     func evaluate(
         _ candidates: Set<UserID>,
         for viewer: Viewer,
+        limit: Int,
         locale: NoticeLocale,
         on sql: any SQLDatabase
     ) async throws -> [SuggestedPerson] {
@@ -293,13 +301,38 @@ public struct PeopleYouMayKnow: Sendable {
                 mutualsOf[candidate] = mutuals.sorted { (graph.degree(of: $0), $0) < (graph.degree(of: $1), $1) }
             }
         }
-        let named = Set(mutualsOf.values.flatMap { $0.prefix(Self.namedMutualLookup) })
-        let namedUsers = replica.users(of: Array(named))
-        let names = try await SocialNetwork.profiles(of: namedUsers + list, on: sql)
         let own = viewer.profile
 
+        // Pass 1: rank everyone without reading a profile.
+        var sameEmployer: Set<UserID> = []
+        var sameSchool: Set<UserID> = []
+        for (field, key, flag) in [
+            (ProfileField.employer, "employer_key", "employer_public"), (.school, "school_key", "school_public"),
+        ] {
+            guard let mine = own.values[field], !mine.isEmpty else { continue }
+            let sharing = try await Self.sharing(key, flag, Profile.matchKey(mine), among: list, on: sql)
+            if field == .employer { sameEmployer = sharing } else { sameSchool = sharing }
+        }
+        let ranked = list.compactMap { candidate -> (score: Double, user: UserID)? in
+            var score = mutualsOf[candidate].map { $0.reduce(0) { $0 + 1 / Double(max(1, graph.degree(of: $1))) } }
+            if discoverable.contains(candidate) {
+                if haveTheirs.contains(candidate) { score = (score ?? 0) + SuggestionReason.youHaveTheirNumber.weight }
+                if haveMine.contains(candidate) { score = (score ?? 0) + SuggestionReason.theyHaveYourNumber.weight }
+            }
+            if sameEmployer.contains(candidate) { score = (score ?? 0) + SuggestionReason.sameEmployer("").weight }
+            if sameSchool.contains(candidate) { score = (score ?? 0) + SuggestionReason.sameSchool("").weight }
+            return score.map { ($0, candidate) }
+        }
+        let shown = ranked.sorted { ($0.score, $1.user.rawValue) > ($1.score, $0.user.rawValue) }.prefix(limit)
+            .map(\.user)
+
+        // Pass 2: the profiles of those shown and of the mutuals they name; their reasons, exactly.
+        let named = Set(shown.flatMap { mutualsOf[$0]?.prefix(Self.namedMutualLookup) ?? [] })
+        let namedUsers = replica.users(of: Array(named))
+        let names = try await SocialNetwork.profiles(of: namedUsers + shown, on: sql)
+
         var scored: [(score: Double, user: UserID, person: SuggestedPerson)] = []
-        for candidate in list {
+        for candidate in shown {
             let profile = names[candidate] ?? Profile()
             // Each reason with what it adds to the rank, so the strongest is listed first.
             var reasons: [(weight: Double, reason: SuggestionReason)] = []
@@ -345,6 +378,30 @@ public struct PeopleYouMayKnow: Sendable {
         }
         scored.sort { ($0.score, $1.user.rawValue) > ($1.score, $0.user.rawValue) }
         return scored.map(\.person)
+    }
+
+    /// Which of `users` show, to everyone, the employer or school whose match key is `key` (pass 1 of
+    /// ``evaluate(_:for:limit:locale:on:)``), from the indexed columns alone.
+    static func sharing(
+        _ keyColumn: String,
+        _ publicColumn: String,
+        _ key: String,
+        among users: [UserID],
+        on sql: any SQLDatabase
+    ) async throws -> Set<UserID> {
+        var sharing: Set<UserID> = []
+        for chunk in stride(from: 0, to: users.count, by: 500) {
+            let ids = users[chunk..<min(chunk + 500, users.count)].map(\.rawValue)
+            for row in try await sql.raw(
+                """
+                SELECT user_id FROM profiles WHERE \(unsafeRaw: keyColumn) = \(bind: key)
+                AND \(unsafeRaw: publicColumn) = 1 AND user_id IN (\(binds: ids))
+                """
+            ).all() {
+                sharing.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
+            }
+        }
+        return sharing
     }
 
     /// The second-degree network: people two steps away through connections whose lists are not hidden,

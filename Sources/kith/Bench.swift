@@ -8,7 +8,7 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kith's capabilities (build with -c release for figures).",
-        subcommands: [LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self]
+        subcommands: [LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self, HTTPBench.self]
     )
 }
 

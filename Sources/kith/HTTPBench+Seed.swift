@@ -142,7 +142,9 @@ struct HTTPBenchPopulation: Sendable {
         return BenchMember(user: session.user, token: session.token)
     }
 
-    /// Every field the profile has; the viewer's employer and school are shared with a third of the people.
+    /// Every field the profile has. One person in 16 shares the viewer's employer and one in 8 its school,
+    /// and every third person shows both to everyone, so the same-employer and same-school signal has
+    /// candidates too.
     static func profile(_ i: Int) -> [ProfileField: String] {
         let role = i == 0 ? "viewer" : i <= friends ? "friend \(i)" : "pool \(i - friends)"
         return [

@@ -195,22 +195,29 @@ public struct PeopleYouMayKnow: Sendable {
                 && !(viewerNode.map { replica.graph.areConnected($0, node) } ?? false)
         }
         let users = replica.users(of: nodes).filter { !viewer.excluded.contains($0) }
+        // Read in rank order, a few more than are shown at a time, until the list is full (issue 12).
+        let batch = max(20, limit * 2)
         let suggestions = try await store.database.read { sql in
-            let profiles = try await SocialNetwork.profiles(of: users, on: sql)
-            let suggestable = try await SocialNetwork.suggestable(users, on: sql)
-            return users.compactMap { user -> SuggestedPerson? in
-                guard suggestable.contains(user), let profile = profiles[user],
-                    profile.value(.displayName, for: .other) != nil
-                else { return nil }
-                return SuggestedPerson(
-                    person: PersonSummary(
-                        userId: user,
-                        displayName: profile.value(.displayName, for: .other),
-                        headline: profile.value(.headline, for: .other)
-                    ),
-                    reasons: [ReasonView(SuggestionReason.nonPersonalised, locale)]
-                )
+            var shown: [SuggestedPerson] = []
+            for start in stride(from: 0, to: users.count, by: batch) where shown.count < limit {
+                let next = Array(users[start..<min(start + batch, users.count)])
+                let profiles = try await SocialNetwork.profiles(of: next, on: sql)
+                let suggestable = try await SocialNetwork.suggestable(next, on: sql)
+                shown += next.compactMap { user -> SuggestedPerson? in
+                    guard suggestable.contains(user), let profile = profiles[user],
+                        profile.value(.displayName, for: .other) != nil
+                    else { return nil }
+                    return SuggestedPerson(
+                        person: PersonSummary(
+                            userId: user,
+                            displayName: profile.value(.displayName, for: .other),
+                            headline: profile.value(.headline, for: .other)
+                        ),
+                        reasons: [ReasonView(SuggestionReason.nonPersonalised, locale)]
+                    )
+                }
             }
+            return shown
         }
         return SuggestionList(
             personalised: false,

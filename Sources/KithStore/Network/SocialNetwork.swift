@@ -2,6 +2,7 @@ import Foundation
 import KithCore
 import KithGraph
 import SQLKit
+import Synchronization
 
 /// A profile as one viewer may see it (`getProfile`).
 public struct ProfileView: Codable, Sendable {
@@ -157,10 +158,7 @@ public struct SocialNetwork: Sendable {
             let rows = try await sql.select().column("*").from("profiles")
                 .where("user_id", .in, Array(ids[chunk..<min(chunk + 500, ids.count)])).all()
             for row in rows {
-                let audiences = try JSONDecoder().decode(
-                    [ProfileField: Audience].self,
-                    from: Data(try row.decode(column: "audiences", as: String.self).utf8)
-                )
+                let audiences = try AudienceDecoding.decode(try row.decode(column: "audiences", as: String.self))
                 var values: [ProfileField: String] = [:]
                 for field in ProfileField.allCases {
                     values[field] = try row.decode(column: field.column, as: String.self)
@@ -770,4 +768,22 @@ extension ProfileField {
 extension KithError {
     /// An unknown person, oneself where that makes no sense, or someone behind a block — one answer for all.
     public static let noSuchPerson = KithError(.notFound, field: "userId", detail: "There is no such person.")
+}
+
+/// Profiles' audience settings, decoded once per distinct stored form (issue 12): most people keep one
+/// of a few combinations, and decoding the JSON of every profile a suggestion list reads was a large part
+/// of its cost. The memo holds settings values only, never whose they are.
+enum AudienceDecoding {
+    private static let memo = Mutex([String: [ProfileField: Audience]]())
+    static let capacity = 1_024
+
+    static func decode(_ stored: String) throws -> [ProfileField: Audience] {
+        if let known = memo.withLock({ $0[stored] }) { return known }
+        let decoded = try JSONDecoder().decode([ProfileField: Audience].self, from: Data(stored.utf8))
+        memo.withLock { memo in
+            if memo.count >= capacity { memo.removeAll(keepingCapacity: true) }
+            memo[stored] = decoded
+        }
+        return decoded
+    }
 }

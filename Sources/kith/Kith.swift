@@ -15,16 +15,23 @@ import ServiceLifecycle
 /// Without it every awaited database call and every request handler hops between the event loop that
 /// owns the socket and Swift's own thread pool; on a loaded or single core those thread switches cost
 /// more than the request itself (issue 12, measured in docs/performance.md). Vapor's template does the
-/// same. Tests keep Swift's default executor.
+/// same. Only the commands that serve HTTP do it: the offline ones (`bench suggestions`, `ledger
+/// verify`, …) are CPU-bound, and ran slower on the event loops (ingesting a graph 0.75× as fast).
+/// Tests keep Swift's default executor.
 @main
 enum Entrypoint {
     static func main() async {
-        // One event loop per core this process may run on (`taskset`, a container's cpuset): NIO counts
-        // the machine's cores, and two loops sharing one core wake each other for every hop.
-        if ProcessInfo.processInfo.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil, let cores = allowedCoreCount {
-            NIOSingletons.groupLoopCountSuggestion = cores
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "serve" || Array(arguments.prefix(2)) == ["bench", "http"] {
+            // One event loop per core this process may run on (`taskset`, a container's cpuset): NIO
+            // counts the machine's cores, and two loops sharing one core wake each other for every hop.
+            if ProcessInfo.processInfo.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil,
+                let cores = allowedCoreCount
+            {
+                NIOSingletons.groupLoopCountSuggestion = cores
+            }
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         await Kith.main()
     }
 }

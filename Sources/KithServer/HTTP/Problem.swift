@@ -100,6 +100,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 default: "The request could not be processed."
                 }
             return try KithError(code, detail: detail).response(from: request, context: context)
+        } catch is CancellationError {
+            // The client went away or the server is shutting down: nothing failed, and nobody reads the
+            // answer. Not logged as a server fault.
+            return try KithError(.storeUnavailable, detail: "The request was cancelled; nothing was changed.")
+                .response(from: request, context: context)
         } catch {
             context.logger.error("unexpected error", metadata: ["error.type": "\(type(of: error))"])
             return try KithError(.internalError, detail: "Something went wrong; nothing was changed.")

@@ -124,20 +124,20 @@ enum CorePinning {
     static let mark = "KITH_BENCH_CORES_BEFORE_PINNING"
 
     /// The cores this command was allowed when it was started, before any re-exec.
-    static var coresAtStart: String { ProcessInfo.processInfo.environment[mark] ?? DiscoveryBench.allowedCores }
+    static var coresAtStart: String { ProcessInfo.processInfo.environment[mark] ?? (allowedCores ?? "all") }
 
     /// Returns when this process runs only on `core`; otherwise replaces it with itself under
     /// `taskset -c core` (and so does not return).
     static func runOnly(on core: Int) throws {
-        if DiscoveryBench.allowedCores == String(core) { return }
+        if (allowedCores ?? "all") == String(core) { return }
         guard ProcessInfo.processInfo.environment[mark] == nil else {
             throw HTTPBenchError(
-                "taskset did not pin the process to core \(core) (allowed: \(DiscoveryBench.allowedCores))"
+                "taskset did not pin the process to core \(core) (allowed: \((allowedCores ?? "all")))"
             )
         }
         #if os(Linux)
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        setenv(mark, DiscoveryBench.allowedCores, 1)
+        setenv(mark, (allowedCores ?? "all"), 1)
         let arguments: [String] = ["taskset", "-c", String(core), executable] + CommandLine.arguments.dropFirst()
         var argv = arguments.map { strdup($0) } + [nil]
         fflush(nil)  // every stream: what was printed must not be lost by the exec
@@ -156,10 +156,8 @@ enum CorePinning {
     /// The threads whose allowed cores are not exactly `core` (none, once ``runOnly(on:)`` returned).
     static func strays(from core: Int) -> [String] {
         threads.compactMap { thread in
-            let status = (try? String(contentsOfFile: "/proc/self/task/\(thread)/status", encoding: .utf8)) ?? ""
-            let allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
-                .dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
-            guard let allowed, allowed != String(core) else { return nil }
+            guard let allowed = cpusAllowedList(status: "/proc/self/task/\(thread)/status"), allowed != String(core)
+            else { return nil }
             return "\(thread): \(allowed)"
         }
     }

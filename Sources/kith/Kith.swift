@@ -50,8 +50,11 @@ var allowedCoreCount: Int? {
 
 /// `Cpus_allowed_list` of this process (`taskset` may narrow it while it runs); `activeProcessorCount`
 /// ignores affinity.
-var allowedCores: String? {
-    (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
+var allowedCores: String? { cpusAllowedList(status: "/proc/self/status") }
+
+/// `Cpus_allowed_list` from a `/proc` status file (of the process or of one of its threads).
+func cpusAllowedList(status path: String) -> String? {
+    (try? String(contentsOfFile: path, encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
         .dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
 }

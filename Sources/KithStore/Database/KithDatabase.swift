@@ -385,21 +385,21 @@ final class SQLiteReaders: Sendable {
         self.free = Mutex((Array(connections.indices), [], false))
     }
 
-    func withReader<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        let taken = free.withLock { $0.closed ? nil : $0.idle.popLast() }
-        let index: Int
-        if let taken {
-            index = taken
-        } else {
-            index = await withCheckedContinuation { continuation in
-                let idle = free.withLock { state -> Int? in
-                    if let index = state.idle.popLast() { return index }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let idle { continuation.resume(returning: idle) }
+    /// A connection's index: an idle one at once, else the first one returned.
+    private func take() async -> Int {
+        if let idle = free.withLock({ $0.idle.popLast() }) { return idle }
+        return await withCheckedContinuation { continuation in
+            let idle = free.withLock { state -> Int? in
+                if let index = state.idle.popLast() { return index }
+                state.waiters.append(continuation)
+                return nil
             }
+            if let idle { continuation.resume(returning: idle) }
         }
+    }
+
+    func withReader<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let index = await take()
         defer {
             let waiter = free.withLock { state -> CheckedContinuation<Int, Never>? in
                 if state.waiters.isEmpty {
@@ -423,17 +423,7 @@ final class SQLiteReaders: Sendable {
             return state.closed
         }
         if wasClosed { return }
-        for _ in connections.indices {
-            let index = await withCheckedContinuation { continuation in
-                let idle = free.withLock { state -> Int? in
-                    if let index = state.idle.popLast() { return index }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let idle { continuation.resume(returning: idle) }
-            }
-            connections[index].close()
-        }
+        for _ in connections.indices { connections[await take()].close() }
     }
 
     private static let logger = Logger(label: "kith.store", factory: { _ in SwiftLogNoOpLogHandler() })

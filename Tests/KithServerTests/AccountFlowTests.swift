@@ -136,6 +136,23 @@ struct AccountFlowTests {
         }
     }
 
+    @Test("the bearer scheme is case-insensitive, the token exact", arguments: Backend.enabled)
+    func bearerForms(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (token, _) = try await app.signUp("+8613800000010")
+            for accepted in ["Bearer \(token)", "bearer \(token)", "BEARER  \(token)\t", "Bearer \t\(token) "] {
+                #expect(try await app.call(.get, "/v1/me", authorization: accepted).status == .ok, "\(accepted)")
+            }
+            for refused in [
+                "Bearer", "Bearer ", "Basic \(token)", "Bearer\(token)", "Bearer x\(token)", "Bearer \(token)x",
+                "Bearer \(token.dropLast())", "Token \(token)",
+            ] {
+                let reply = try await app.call(.get, "/v1/me", authorization: refused)
+                #expect(reply.status == .unauthorized, "\(refused)")
+            }
+        }
+    }
+
     @Test("ACC-05 no operation other than verifyPhone creates an account")
     func onlySelfRegistration() async throws {
         try await TestApp.run(.sqlite) { app in

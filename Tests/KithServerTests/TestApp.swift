@@ -75,11 +75,13 @@ struct TestApp {
         _ method: HTTPRequest.Method,
         _ uri: String,
         token: String? = nil,
+        authorization: String? = nil,
         json: [String: Any]? = nil,
         raw: String? = nil
     ) async throws -> Reply {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token { headers[.authorization] = "Bearer \(token)" }
+        if let authorization { headers[.authorization] = authorization }
         var body: ByteBuffer?
         if let json { body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)) }
         if let raw { body = ByteBuffer(string: raw) }

@@ -72,14 +72,17 @@ extension String {
 }
 
 extension Sequence where Element == UInt8 {
-    /// Lower-case hexadecimal text of the bytes.
+    /// Lower-case hexadecimal text of the bytes, written straight into the string's storage (a token's
+    /// hash is taken on every request).
     public var hexString: String {
-        let table: [Character] = Array("0123456789abcdef")
-        var out = ""
-        for byte in self {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0f)])
+        let bytes = Array(self)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for (offset, byte) in bytes.enumerated() {
+                buffer[offset * 2] = digits.utf8Start[Int(byte >> 4)]
+                buffer[offset * 2 + 1] = digits.utf8Start[Int(byte & 0x0f)]
+            }
+            return bytes.count * 2
         }
-        return out
     }
 }

@@ -130,9 +130,13 @@ extension Character {
 extension Request {
     /// The bearer token of the `Authorization` header, if any.
     var bearerToken: String? {
-        guard let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        guard let header = headers[.authorization] else { return nil }
+        let scheme = header.utf8.prefix(7).map { (65...90).contains($0) ? $0 + 32 : $0 }
+        guard scheme.elementsEqual("bearer ".utf8) else { return nil }
+        // Optional whitespace around the token (RFC 9110 §5.6.3): spaces and tabs, nothing else.
+        let token = header.utf8.dropFirst(7).drop { $0 == 0x20 || $0 == 0x09 }
+        let end = token.lastIndex { $0 != 0x20 && $0 != 0x09 }
+        return end.map { String(Substring(token[...$0])) }
     }
 }
 
@@ -143,7 +147,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func handle(
         _ request: Request,
         context: KithRequestContext,
-        next: (Request, KithRequestContext) async throws -> Response
+        next: @concurrent (Request, KithRequestContext) async throws -> Response
     ) async throws -> Response {
         guard let token = request.bearerToken else { return try await next(request, context) }
         // An unknown or expired token makes the caller anonymous: public operations still answer,

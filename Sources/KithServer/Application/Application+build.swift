@@ -129,10 +129,12 @@ struct RequestLoggingMiddleware: RouterMiddleware {
     func handle(
         _ request: Request,
         context: KithRequestContext,
-        next: (Request, KithRequestContext) async throws -> Response
+        next: @concurrent (Request, KithRequestContext) async throws -> Response
     ) async throws -> Response {
         let start = ContinuousClock.now
-        let response = try await next(request, context)
+        let response = try await withTaskExecutorPreference(EventLoopTaskExecutor.current) {
+            try await next(request, context)
+        }
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
         let status = String(response.status.code)

@@ -33,18 +33,7 @@ public struct BlindIndex: Hashable, Comparable, Sendable {
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
     /// Lower-case hex, as stored in `phone_index` columns.
-    public var hexString: String {
-        String(unsafeUninitializedCapacity: 64) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            return withUnsafeBytes { bytes in
-                for (offset, byte) in bytes.enumerated() {
-                    buffer[offset * 2] = digits.utf8Start[Int(byte >> 4)]
-                    buffer[offset * 2 + 1] = digits.utf8Start[Int(byte & 0x0f)]
-                }
-                return 64
-            }
-        }
-    }
+    public var hexString: String { withUnsafeBytes { $0.hexString } }
 
     public static func == (lhs: BlindIndex, rhs: BlindIndex) -> Bool {
         lhs.words == rhs.words

@@ -22,7 +22,8 @@ final class InlineSQLiteConnection: @unchecked Sendable {
     // SAFETY: `handle` and `statements` are used by one task at a time: ``SQLiteReaders`` lends the
     // connection to one borrower and takes it back before lending it again.
     private var handle: OpaquePointer?
-    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared statements by SQL text, each with its result columns.
+    private var statements: [String: (statement: OpaquePointer, columns: InlineSQLiteRow.Columns)] = [:]
     /// Prepared statements kept at most; the cache starts again when full.
     static let statementCapacity = 256
 
@@ -47,7 +48,7 @@ final class InlineSQLiteConnection: @unchecked Sendable {
     deinit { close() }
 
     func close() {
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for kept in statements.values { sqlite_nio_sqlite3_finalize(kept.statement) }
         statements = [:]
         if let handle { sqlite_nio_sqlite3_close_v2(handle) }
         handle = nil
@@ -56,11 +57,11 @@ final class InlineSQLiteConnection: @unchecked Sendable {
     /// Runs `sql` with `binds`, handing each row to `onRow`.
     func run(_ sql: String, binds: [SQLiteData], _ onRow: (InlineSQLiteRow) throws -> Void) throws {
         guard let handle else { throw KithError(.storeUnavailable, detail: "The store is shutting down.") }
-        let statement = try prepared(sql, on: handle)
-        defer {
-            sqlite_nio_sqlite3_reset(statement)
-            sqlite_nio_sqlite3_clear_bindings(statement)
-        }
+        let (statement, columns) = try prepared(sql, on: handle)
+        // Every parameter is bound again before the next run, so the bindings are not cleared: clearing
+        // them marks a statement whose plan looked at a parameter as expired, and SQLite would parse
+        // and plan it again at every run (measured: the endorsement counts of every profile view).
+        defer { sqlite_nio_sqlite3_reset(statement) }
         for (offset, bind) in binds.enumerated() {
             let index = Int32(offset + 1)
             let bound: Int32
@@ -84,13 +85,7 @@ final class InlineSQLiteConnection: @unchecked Sendable {
             }
             guard bound == SQLITE_OK else { throw Self.error(bound) }
         }
-        let count = sqlite_nio_sqlite3_column_count(statement)
-        var names: [String] = []
-        names.reserveCapacity(Int(count))
-        for column in 0..<count {
-            names.append(sqlite_nio_sqlite3_column_name(statement, column).map { String(cString: $0) } ?? "")
-        }
-        let columns = InlineSQLiteRow.Columns(names)
+        let count = Int32(columns.names.count)
         while true {
             let stepped = sqlite_nio_sqlite3_step(statement)
             if stepped == SQLITE_DONE { return }
@@ -102,8 +97,15 @@ final class InlineSQLiteConnection: @unchecked Sendable {
         }
     }
 
-    private func prepared(_ sql: String, on handle: OpaquePointer) throws -> OpaquePointer {
-        if let statement = statements[sql] { return statement }
+    private func prepared(
+        _ sql: String,
+        on handle: OpaquePointer
+    ) throws -> (statement: OpaquePointer, columns: InlineSQLiteRow.Columns) {
+        // A statement re-prepared after another node's migration may have gained columns.
+        if let kept = statements[sql], sqlite_nio_sqlite3_column_count(kept.statement) == kept.columns.names.count {
+            return kept
+        }
+        if let stale = statements.removeValue(forKey: sql) { sqlite_nio_sqlite3_finalize(stale.statement) }
         var statement: OpaquePointer?
         let result = sqlite_nio_sqlite3_prepare_v3(
             handle,
@@ -115,11 +117,15 @@ final class InlineSQLiteConnection: @unchecked Sendable {
         )
         guard result == SQLITE_OK, let statement else { throw Self.error(result) }
         if statements.count >= Self.statementCapacity {
-            for kept in statements.values { sqlite_nio_sqlite3_finalize(kept) }
+            for kept in statements.values { sqlite_nio_sqlite3_finalize(kept.statement) }
             statements.removeAll(keepingCapacity: true)
         }
-        statements[sql] = statement
-        return statement
+        let names = (0..<sqlite_nio_sqlite3_column_count(statement)).map { column in
+            sqlite_nio_sqlite3_column_name(statement, column).map { String(cString: $0) } ?? ""
+        }
+        let kept = (statement, InlineSQLiteRow.Columns(names))
+        statements[sql] = kept
+        return kept
     }
 
     private static func value(of statement: OpaquePointer, at column: Int32) -> SQLiteData {

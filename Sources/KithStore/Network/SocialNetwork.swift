@@ -87,11 +87,29 @@ public struct SocialNetwork: Sendable {
     /// - Throws: `not-found` for an unknown person or someone either side blocked (not disclosed).
     public func profile(of owner: UserID, for viewer: UserID, locale: NoticeLocale) async throws -> ProfileView {
         try await store.database.read { sql in
-            let relationship = try await Self.relationship(of: viewer, to: owner, on: sql)
-            let profile = try await Self.profile(of: owner, on: sql)
+            // The account, how the viewer stands to it and its profile, in one statement.
+            let row = try await sql.raw(
+                """
+                SELECT CASE WHEN EXISTS(
+                    SELECT 1 FROM blocks WHERE (user_id = \(bind: viewer.rawValue) AND blocked_id = \(bind: owner.rawValue))
+                    OR (user_id = \(bind: owner.rawValue) AND blocked_id = \(bind: viewer.rawValue))
+                ) THEN 1 ELSE 0 END AS blocked,
+                CASE WHEN EXISTS(
+                    SELECT 1 FROM connections WHERE user_id = \(bind: viewer.rawValue) AND peer_id = \(bind: owner.rawValue)
+                ) THEN 1 ELSE 0 END AS connected,
+                p.*
+                FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = \(bind: owner.rawValue)
+                """
+            ).first()
+            guard let row else { throw KithError.noSuchPerson }
+            let blocked = try row.decode(column: "blocked", as: Int.self) != 0
+            let connected = try row.decode(column: "connected", as: Int.self) != 0
+            let relationship: Relationship =
+                viewer == owner ? .selfView : blocked ? .blocked : connected ? .connection : .other
+            let profile = try row.decodeNil(column: "user_id") ? Profile() : try Self.profile(from: row)
             // What the viewer may see is the access policy's to decide, nobody else's.
             let admitted = AccessPolicy.admitted(to: .person(relationship), of: SubjectSettings(profile))
-            guard admitted.exists, try await Self.exists(owner, on: sql) else { throw KithError.noSuchPerson }
+            guard admitted.exists else { throw KithError.noSuchPerson }
             return ProfileView(
                 userId: owner,
                 relationship: relationship,
@@ -158,19 +176,23 @@ public struct SocialNetwork: Sendable {
             let rows = try await sql.select().column("*").from("profiles")
                 .where("user_id", .in, Array(ids[chunk..<min(chunk + 500, ids.count)])).all()
             for row in rows {
-                let audiences = try AudienceDecoding.decode(try row.decode(column: "audiences", as: String.self))
-                var values: [ProfileField: String] = [:]
-                for field in ProfileField.allCases {
-                    values[field] = try row.decode(column: field.column, as: String.self)
-                }
-                profiles[UserID(rawValue: try row.decode(column: "user_id", as: String.self))] = Profile(
-                    values: values,
-                    audiences: audiences,
-                    hidesConnections: try row.decode(column: "hide_connections", as: Int.self) == 1
-                )
+                profiles[UserID(rawValue: try row.decode(column: "user_id", as: String.self))] = try profile(from: row)
             }
         }
         return profiles
+    }
+
+    /// The profile in a row of the `profiles` table.
+    static func profile(from row: any SQLRow) throws -> Profile {
+        var values: [ProfileField: String] = [:]
+        for field in ProfileField.allCases {
+            values[field] = try row.decode(column: field.column, as: String.self)
+        }
+        return Profile(
+            values: values,
+            audiences: try AudienceDecoding.decode(try row.decode(column: "audiences", as: String.self)),
+            hidesConnections: try row.decode(column: "hide_connections", as: Int.self) == 1
+        )
     }
 
     static func profile(of user: UserID, on sql: any SQLDatabase) async throws -> Profile {

@@ -8,21 +8,29 @@ public typealias Digest32 = [UInt8]
 public enum MerkleTree {
     public static func leafHash(_ entry: some Sequence<UInt8>) -> Digest32 {
         var hasher = SHA256()
-        hasher.update(data: [0])
+        withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
         let hashed: Void? = entry.withContiguousStorageIfAvailable { buffer in
             hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
         }
         if hashed == nil { hasher.update(data: Array(entry)) }
-        return Array(hasher.finalize())
+        return bytes(of: hasher.finalize())
     }
 
+    /// Hashed from one buffer on the stack: verifying a log of a million entries takes a million of these.
     public static func nodeHash(_ left: Digest32, _ right: Digest32) -> Digest32 {
-        var hasher = SHA256()
-        hasher.update(data: [1])
-        hasher.update(data: left)
-        hasher.update(data: right)
-        return Array(hasher.finalize())
+        withUnsafeTemporaryAllocation(byteCount: 1 + left.count + right.count, alignment: 1) { buffer in
+            buffer[0] = 1
+            left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: $0) }
+            right.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + left.count)...]).copyMemory(from: $0)
+            }
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+            return bytes(of: hasher.finalize())
+        }
     }
+
+    static func bytes(of digest: SHA256.Digest) -> Digest32 { digest.withUnsafeBytes { Array($0) } }
 
     /// The hash of the empty tree.
     public static let emptyRoot: Digest32 = Array(SHA256.hash(data: [UInt8]()))

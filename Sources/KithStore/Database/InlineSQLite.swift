@@ -190,8 +190,20 @@ struct InlineSQLiteRow: SQLRow {
     }
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        try SQLiteDataDecoder().decode(D.self, from: try value(column))
+        let value = try value(column)
+        // The column types Kith reads, directly; SQLiteKit's decoder (which makes a JSON decoder per call)
+        // for anything else.
+        switch value {
+        case .text(let text): if let text = text as? D { return text }
+        case .integer(let integer):
+            if let integer = integer as? D { return integer }
+            if D.self == Int64.self { return Int64(integer) as! D }
+        default: break
+        }
+        return try Self.decoder.decode(D.self, from: value)
     }
+
+    private static let decoder = SQLiteDataDecoder()
 
     private func value(_ column: String) throws -> SQLiteData {
         guard let position = columns.positions[column] else {
@@ -243,7 +255,16 @@ struct InlineSQLiteDatabase: SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, binds) = serialize(query)
-        let encoder = SQLiteDataEncoder()
-        try connection.run(sql, binds: try binds.map { try encoder.encode($0) }) { onRow($0) }
+        try connection.run(sql, binds: try binds.map(Self.encode)) { onRow($0) }
     }
+
+    /// A bind as SQLite data: text and integers directly, anything else through SQLiteKit's encoder.
+    private static func encode(_ bind: any Encodable & Sendable) throws -> SQLiteData {
+        if let text = bind as? String { return .text(text) }
+        if let integer = bind as? Int { return .integer(integer) }
+        if let integer = bind as? Int64 { return .integer(Int(integer)) }
+        return try encoder.encode(bind)
+    }
+
+    private static let encoder = SQLiteDataEncoder()
 }

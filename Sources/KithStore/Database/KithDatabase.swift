@@ -175,7 +175,12 @@ public final class KithDatabase: Service, Sendable {
                     "SELECT seq, entry FROM processing_log ORDER BY seq",
                     logger: Self.silent
                 )
-                for try await (seq, entry) in rows.decode((Int, String).self) { try visit(seq, entry) }
+                // Cell by cell: decoding a row as a tuple looks up the tuple's type metadata for every row.
+                for try await row in rows {
+                    var cells = row.makeIterator()
+                    guard let seq = cells.next(), let entry = cells.next() else { continue }
+                    try visit(try seq.decode(Int.self), try entry.decode(String.self))
+                }
             }
         } catch {
             throw Self.translate(error)

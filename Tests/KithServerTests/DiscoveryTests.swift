@@ -223,6 +223,32 @@ struct DiscoveryTests {
         }
     }
 
+    @Test("ACC-02 the discoverability text is read in the locale it is granted under", arguments: Backend.enabled)
+    func discoverabilityLocale(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (token, _) = try await app.signUp("+8613800000313")
+            let english = try await app.call(.get, "/v1/me/discoverability?locale=en", token: token)
+            let chinese = try await app.call(.get, "/v1/me/discoverability", token: token)
+            #expect(english.status == .ok)
+            #expect(english.string("consentTextSHA256") != chinese.string("consentTextSHA256"))
+            let granted = try await app.call(
+                .put,
+                "/v1/me/discoverability",
+                token: token,
+                json: [
+                    "discoverable": true, "noticeVersion": english.json["noticeVersion"] as! Int, "locale": "en",
+                    "textSHA256": english.string("consentTextSHA256")!, "initialState": "unchecked",
+                    "channel": "web",
+                ]
+            )
+            #expect(granted.status == .ok)
+            #expect(granted.json["discoverable"] as? Bool == true)
+            let bad = try await app.call(.get, "/v1/me/discoverability?locale=fr", token: token)
+            #expect(bad.status == .unprocessableContent)
+            #expect(bad.string("field") == "locale")
+        }
+    }
+
     @Test("CON-06 withdrawal and deleteMyContacts delete edges", arguments: Backend.enabled)
     func withdrawalDeletesEdges(backend: Backend) async throws {
         try await TestApp.run(backend) { app in

@@ -1,10 +1,10 @@
 import Foundation
 import HTTPTypes
 import KithCore
-import KithServer
 import KithTestSupport
 import Testing
 
+@testable import KithServer
 @testable import KithStore
 
 @Suite("Problem documents and personal data kept out of logs")
@@ -61,6 +61,41 @@ struct ErrorsAndPrivacyTests {
             let missing = try await app.call(.get, "/v1/nothing-here")
             #expect(missing.status == .notFound)
             #expect(missing.headers[.contentType] == "application/problem+json")
+        }
+    }
+
+    @Test(
+        "GEN-08 a body naming a field twice is refused, and no code is sent to either number",
+        arguments: Backend.enabled
+    )
+    func duplicateKeys(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let sent = app.outboxMessages().count
+            for body in [
+                #"{"phone":"+8613800000202","phone":"+8613800000203"}"#,
+                #"{"phone":"+8613800000202","ph\u006Fne":"+8613800000203"}"#,
+            ] {
+                let reply = try await app.call(.post, "/v1/auth/verifications", raw: body)
+                #expect(reply.status == .badRequest)
+                #expect(reply.string("code") == "malformed-json")
+                #expect(reply.string("field") == "phone")
+                #expect(!reply.body.contains("13800000"), "a phone number was echoed")
+            }
+            // Nested objects are checked too; a name the client made up is not echoed.
+            let nested = try await app.call(
+                .patch,
+                "/v1/me/profile",
+                token: try await app.signUp("+8613800000204").token,
+                raw: #"{"visibility":{"+8613800000205":"everyone","+8613800000205":"connections"}}"#
+            )
+            #expect(nested.status == .badRequest)
+            #expect(nested.string("field") == nil)
+            #expect(!nested.body.contains("13800000205"))
+            #expect(app.outboxMessages().count == sent + 1, "only the sign-up's own code was sent")
+            // The same name in different objects, or as a value, is fine.
+            #expect(JSONDuplicateKeys.first(in: Array(#"{"a":{"a":1},"b":[{"a":2},{"a":3}],"c":"a"}"#.utf8)) == nil)
+            #expect(JSONDuplicateKeys.first(in: Array(#"{"x":[{"a":1,"b":2,"a":3}]}"#.utf8))?.depth == 3)
+            #expect(JSONDuplicateKeys.first(in: Array(#"{"\ud83d\ude00":1,"😀":2}"#.utf8))?.name == "😀")
         }
     }
 

@@ -100,9 +100,10 @@ struct DiscoveryRoutes {
             return JSONResponse(DeletedContactsResponse(deleted: deleted))
         }
 
-        api.add(.get, "/v1/me/discoverability", "getDiscoverability") { _, context in
+        // The consent text in the locale it will be granted under (`setDiscoverability` takes the locale).
+        api.add(.get, "/v1/me/discoverability", "getDiscoverability") { request, context in
             let principal = try context.requireUser()
-            return JSONResponse(try await discoverability(of: principal.user, locale: .zhCN))
+            return JSONResponse(try await discoverability(of: principal.user, locale: try request.locale()))
         }
 
         api.add(.put, "/v1/me/discoverability", "setDiscoverability") { request, context in

@@ -78,6 +78,16 @@ extension Request {
         guard let dictionary = object as? [String: Any] else {
             throw KithError(.malformedJSON, detail: "The body must be a JSON object.")
         }
+        if let duplicate = JSONDuplicateKeys.first(in: Array(buffer.readableBytesView)) {
+            // RFC 8259 §4 leaves a repeated name undefined: one reader keeps the first, another the last
+            // (`{"phone": A, "phone": B}` would text A while a proxy checked B). Refused, named only when
+            // it is one of the operation's own fields.
+            throw KithError(
+                .malformedJSON,
+                field: duplicate.depth == 1 && T.fields.contains(duplicate.name) ? duplicate.name : nil,
+                detail: "The body names the same field twice in one object."
+            )
+        }
         if dictionary.keys.contains(where: { !T.fields.contains($0) }) {
             throw KithError(
                 .unknownField,
@@ -167,5 +177,77 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
         )
+    }
+}
+
+/// Finds a name repeated within one object of a well-formed JSON text (RFC 8259 §4), comparing names as
+/// decoded (`"a"` and `"\u0061"` are the same name).
+enum JSONDuplicateKeys {
+    /// The first repeated name and how deep its object is nested, arrays counted (1: the top level), if
+    /// any. `bytes` must be well-formed JSON (checked before).
+    static func first(in bytes: [UInt8]) -> (name: String, depth: Int)? {
+        // Per open container: the names seen so far if it is an object (nil for an array), and whether
+        // the next string in it is a name.
+        var stack: [(names: Set<String>?, expectingName: Bool)] = []
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "{"): stack.append(([], true))
+            case UInt8(ascii: "["): stack.append((nil, false))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
+            case UInt8(ascii: ","): if stack.last?.names != nil { stack[stack.count - 1].expectingName = true }
+            case UInt8(ascii: "\""):
+                let (text, end) = string(in: bytes, at: index)
+                if let top = stack.last, top.names != nil, top.expectingName {
+                    guard stack[stack.count - 1].names!.insert(text).inserted else { return (text, stack.count) }
+                    stack[stack.count - 1].expectingName = false
+                }
+                index = end
+                continue
+            default: break
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The decoded string whose opening quote is at `start`, and the index after its closing quote.
+    static func string(in bytes: [UInt8], at start: Int) -> (String, Int) {
+        var units: [UInt16] = []
+        var index = start + 1
+        func hex(_ at: Int) -> UInt16 {
+            guard at + 4 <= bytes.count,
+                let value = UInt16(String(decoding: bytes[at..<at + 4], as: UTF8.self), radix: 16)
+            else { return 0xFFFD }
+            return value
+        }
+        var raw: [UInt8] = []
+        func flushRaw() {
+            units += String(decoding: raw, as: UTF8.self).utf16
+            raw.removeAll()
+        }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            guard bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count else {
+                raw.append(bytes[index])
+                index += 1
+                continue
+            }
+            flushRaw()
+            let escaped = bytes[index + 1]
+            index += 2
+            switch escaped {
+            case UInt8(ascii: "u"):
+                units.append(hex(index))
+                index += 4
+            case UInt8(ascii: "b"): units.append(0x08)
+            case UInt8(ascii: "f"): units.append(0x0C)
+            case UInt8(ascii: "n"): units.append(0x0A)
+            case UInt8(ascii: "r"): units.append(0x0D)
+            case UInt8(ascii: "t"): units.append(0x09)
+            default: units.append(UInt16(escaped))  // \" \\ \/
+            }
+        }
+        flushRaw()
+        return (String(decoding: units, as: UTF16.self), index + 1)
     }
 }

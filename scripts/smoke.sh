@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts the server with the README command and drives one sign-up through the outbox with curl,
 # then checks the processing log with `kith ledger verify`. Usage: scripts/smoke.sh [DATABASE_URL]
+# With KITH_SMOKE_TLS=1 the server gets a self-signed certificate (openssl) and every call goes over
+# HTTPS, curl trusting only that certificate; the answers must carry HSTS (CON-07).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -9,6 +11,14 @@ export KITH_DATABASE_URL="${1:-sqlite://$work/kith.sqlite}"
 export KITH_SMS_OUTBOX="$work/outbox.jsonl"
 export KITH_KEY_FILE="$work/kith.keys"
 base="http://127.0.0.1:$KITH_PORT"
+if [ "${KITH_SMOKE_TLS:-0}" = 1 ]; then
+  command -v openssl >/dev/null || { echo "installing openssl from Debian"; apt-get install -y -qq openssl >/dev/null; }
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+  export KITH_TLS_CERTIFICATE="$work/cert.pem" KITH_TLS_KEY="$work/key.pem"
+  export CURL_CA_BUNDLE="$work/cert.pem"
+  base="https://127.0.0.1:$KITH_PORT"
+fi
 
 swift run kith serve >"$work/server.log" 2>&1 &
 server=$!
@@ -19,6 +29,10 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 curl -fsS "$base/health"; echo
+if [ "${KITH_SMOKE_TLS:-0}" = 1 ]; then
+  curl -fsS -D - -o /dev/null "$base/health" | grep -qi '^strict-transport-security: max-age=' || { echo "no HSTS over HTTPS"; exit 1; }
+  if curl -fsS "http://127.0.0.1:$KITH_PORT/health" >/dev/null 2>&1; then echo "plain HTTP answered"; exit 1; fi
+fi
 
 phone="+8613700000042"
 verification=$(curl -fsS -X POST "$base/v1/auth/verifications" -H 'content-type: application/json' -d "{\"phone\":\"$phone\"}")
@@ -39,8 +53,8 @@ hash=$(curl -fsS "$base/v1/privacy/notice?locale=en" | python3 -c 'import json,s
 curl -fsS -X POST "$base/v1/me/consents" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d "{\"purpose\":\"contact-discovery\",\"noticeVersion\":1,\"locale\":\"en\",\"textSHA256\":\"$hash\",\"initialState\":\"unchecked\",\"channel\":\"web\"}" >/dev/null
 curl -fsS -X DELETE "$base/v1/me/consents/contact-discovery" -H "authorization: Bearer $token" >/dev/null
-curl -fsS "$base/openapi.yaml" | head -1
+curl -fsS "$base/openapi.yaml" -o "$work/openapi.yaml" && head -1 "$work/openapi.yaml"
 curl -fsS "$base/metrics" | grep -q kith_http_requests_total
 if grep -q -e "$phone" -e "$code" -e "$token" "$work/server.log"; then echo "personal data in the server log"; exit 1; fi
 swift run kith ledger verify
-echo "smoke: sign-up through the outbox passed on ${KITH_DATABASE_URL%%:*}"
+echo "smoke: sign-up through the outbox passed on ${KITH_DATABASE_URL%%:*} over ${base%%:*}"

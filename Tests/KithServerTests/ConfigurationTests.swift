@@ -1,17 +1,56 @@
 import Configuration
+import KithCore
 import KithServer
 import Testing
 
 @Suite("Configuration")
 struct ConfigurationTests {
+    static func configuration(_ values: [String: ConfigContent]) async throws -> KithConfiguration {
+        try KithConfiguration(reader: try await KithConfiguration.reader(overrides: values))
+    }
+
     @Test("command-line values override the defaults, typed as each key is read")
     func flagsOverride() async throws {
-        let reader = try await KithConfiguration.reader(
-            overrides: ["kith.port": .int(18_555), "kith.host": .string("0.0.0.0"), "kith.key.file": .string("/k")]
-        )
-        let configuration = try KithConfiguration(reader: reader)
+        let configuration = try await Self.configuration([
+            "kith.port": .int(18_555), "kith.host": .string("0.0.0.0"), "kith.key.file": .string("/k"),
+            "kith.allow.plain.http": .bool(true),
+        ])
         #expect(configuration.port == 18_555, "kith serve --port was ignored for the default")
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.keyFile == "/k")
+    }
+
+    @Test("CON-07 plain HTTP is served on loopback only, unless a TLS-terminating proxy is declared")
+    func plainHTTPOnLoopback() async throws {
+        for host in ["127.0.0.1", "127.3.2.1", "localhost", "::1"] {
+            #expect(try await Self.configuration(["kith.host": .string(host)]).tls == nil, "\(host)")
+        }
+        for host in ["0.0.0.0", "10.0.0.5", "127.evil.example", "127.x.0.0.1", "::"] {
+            let error = await #expect(throws: KithError.self, "\(host)") {
+                try await Self.configuration(["kith.host": .string(host)])
+            }
+            #expect(error?.field == "KITH_HOST")
+        }
+        let proxied = try await Self.configuration([
+            "kith.host": .string("0.0.0.0"), "kith.allow.plain.http": .bool(true),
+        ])
+        #expect(proxied.allowPlainHTTP)
+        let tls = try await Self.configuration([
+            "kith.host": .string("0.0.0.0"), "kith.tls.certificate": .string("/c.pem"),
+            "kith.tls.key": .string("/k.pem"),
+        ])
+        #expect(tls.tls?.certificate == "/c.pem" && tls.tls?.key == "/k.pem")
+    }
+
+    @Test("CON-07 a certificate and its key are configured together")
+    func certificateAndKey() async throws {
+        let noKey = await #expect(throws: KithError.self) {
+            try await Self.configuration(["kith.tls.certificate": .string("/c.pem")])
+        }
+        #expect(noKey?.field == "KITH_TLS_KEY")
+        let noCertificate = await #expect(throws: KithError.self) {
+            try await Self.configuration(["kith.tls.key": .string("/k.pem")])
+        }
+        #expect(noCertificate?.field == "KITH_TLS_CERTIFICATE")
     }
 }

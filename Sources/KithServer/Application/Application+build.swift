@@ -1,7 +1,9 @@
 import Hummingbird
+import HummingbirdTLS
 import KithCore
 import KithStore
 import Logging
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 
@@ -72,6 +74,7 @@ public func buildApplication(
         maxBodyBytes: configuration.maxBodyBytes
     )
     let router = Router(context: KithRequestContext.self)
+    if configuration.tls != nil { router.add(middleware: StrictTransportSecurityMiddleware()) }
     router.add(middleware: RequestLoggingMiddleware(metrics: services.metrics))
     let api = API(router: router)
     router.add(middleware: ProblemMiddleware(api: api))
@@ -80,6 +83,7 @@ public func buildApplication(
 
     var app = Application(
         router: router,
+        server: try configuration.tls.map { try .tls(tlsConfiguration: try serverTLS(files: $0)) } ?? .http1(),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kith"),
         services: [
             database, GraphReplicaService(network: network, logger: logger),
@@ -95,6 +99,41 @@ public func buildApplication(
         try await services.discovery.index.catchUp(on: database)
     }
     return (app, services)
+}
+
+/// TLS 1.2 or later with the configured certificate chain and key (CON-07).
+func serverTLS(files: (certificate: String, key: String)) throws -> TLSConfiguration {
+    let chain: [NIOSSLCertificate]
+    let key: NIOSSLPrivateKey
+    do {
+        chain = try NIOSSLCertificate.fromPEMFile(files.certificate)
+        key = try NIOSSLPrivateKey(file: files.key, format: .pem)
+    } catch {
+        // The file names are the operator's configuration; their contents are never shown.
+        throw KithError.invalid("KITH_TLS_CERTIFICATE", "The certificate chain or key could not be read as PEM.")
+    }
+    guard !chain.isEmpty else {
+        throw KithError.invalid("KITH_TLS_CERTIFICATE", "The certificate file holds no certificate.")
+    }
+    var tls = TLSConfiguration.makeServerConfiguration(
+        certificateChain: chain.map { .certificate($0) },
+        privateKey: .privateKey(key)
+    )
+    tls.minimumTLSVersion = .tlsv12
+    return tls
+}
+
+/// Tells browsers to use HTTPS only for this host for a year (CON-07); added when the server speaks TLS.
+struct StrictTransportSecurityMiddleware: RouterMiddleware {
+    func handle(
+        _ request: Request,
+        context: KithRequestContext,
+        next: @concurrent (Request, KithRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.strictTransportSecurity] = "max-age=31536000"
+        return response
+    }
 }
 
 /// Every route group, in one place; ``documentedOperations(services:)`` reads the same list.

@@ -28,6 +28,12 @@ import SystemPackage
 ///   - `kith.max.body.bytes` (int, optional, default: `65536`): largest request body accepted
 ///     (`KITH_MAX_BODY_BYTES`).
 ///   - `kith.log.level` (string, optional, default: `info`): `trace` … `critical` (`KITH_LOG_LEVEL`).
+///   - `kith.tls.certificate` (string, optional): PEM file of the certificate chain; with
+///     `kith.tls.key`, the server speaks HTTPS only and sends HSTS (CON-07, `KITH_TLS_CERTIFICATE`).
+///   - `kith.tls.key` (string, optional): PEM file of the private key (`KITH_TLS_KEY`). **Secret.**
+///   - `kith.allow.plain.http` (bool, optional, default: `false`): serve plain HTTP on an address other
+///     than loopback, for a TLS-terminating proxy in front (`KITH_ALLOW_PLAIN_HTTP`); without it such a
+///     server refuses to start (CON-07).
 ///   - `kith.retention.sweep.seconds` (int, optional, default: `600`): seconds between two sweeps of
 ///     the data past its retention in the data inventory (SEC-05); at least 1
 ///     (`KITH_RETENTION_SWEEP_SECONDS`).
@@ -44,6 +50,9 @@ public struct KithConfiguration: Sendable {
     public var maxBodyBytes = 65_536
     public var logLevel = Logger.Level.info
     public var retentionSweepSeconds = 600
+    /// The certificate chain and key files, when the server speaks HTTPS (CON-07).
+    public var tls: (certificate: String, key: String)?
+    public var allowPlainHTTP = false
 
     public init() {}
 
@@ -68,10 +77,32 @@ public struct KithConfiguration: Sendable {
             throw KithError.invalid("KITH_LOG_LEVEL", "Use trace, debug, info, notice, warning, error or critical.")
         }
         logLevel = parsedLevel
+        switch (kith.string(forKey: "tls.certificate"), kith.string(forKey: "tls.key", isSecret: true)) {
+        case (let certificate?, let key?): tls = (certificate, key)
+        case (nil, nil): tls = nil
+        case (nil, _?): throw KithError.invalid("KITH_TLS_CERTIFICATE", "Set it with KITH_TLS_KEY, or neither.")
+        case (_?, nil): throw KithError.invalid("KITH_TLS_KEY", "Set it with KITH_TLS_CERTIFICATE, or neither.")
+        }
+        allowPlainHTTP = kith.bool(forKey: "allow.plain.http", default: false)
+        guard tls != nil || allowPlainHTTP || Self.isLoopback(host) else {
+            throw KithError.invalid(
+                "KITH_HOST",
+                "Plain HTTP is served on loopback only (CON-07): set KITH_TLS_CERTIFICATE and KITH_TLS_KEY, "
+                    + "or KITH_ALLOW_PLAIN_HTTP=true behind a proxy that terminates TLS."
+            )
+        }
         retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)
         guard retentionSweepSeconds >= 1 else {
             throw KithError.invalid("KITH_RETENTION_SWEEP_SECONDS", "Use a whole number of seconds, at least 1.")
         }
+    }
+
+    /// Whether `host` is a loopback address or name, where plain HTTP never leaves the machine.
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let ipv4Loopback = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return host == "localhost" || host == "::1" || host == "[::1]" || ipv4Loopback
     }
 
     /// The reader `kith` uses: command-line values first, then the environment, then `.env`.

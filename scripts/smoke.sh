@@ -54,7 +54,7 @@ curl -fsS -X POST "$base/v1/me/consents" -H "authorization: Bearer $token" -H 'c
   -d "{\"purpose\":\"contact-discovery\",\"noticeVersion\":1,\"locale\":\"en\",\"textSHA256\":\"$hash\",\"initialState\":\"unchecked\",\"channel\":\"web\"}" >/dev/null
 curl -fsS -X DELETE "$base/v1/me/consents/contact-discovery" -H "authorization: Bearer $token" >/dev/null
 curl -fsS "$base/openapi.yaml" -o "$work/openapi.yaml" && head -1 "$work/openapi.yaml"
-curl -fsS "$base/metrics" | grep -q kith_http_requests_total
+curl -fsS "$base/metrics" -o "$work/metrics.txt" && grep -q kith_http_requests_total "$work/metrics.txt"
 if grep -q -e "$phone" -e "$code" -e "$token" "$work/server.log"; then echo "personal data in the server log"; exit 1; fi
 swift run kith ledger verify
 echo "smoke: sign-up through the outbox passed on ${KITH_DATABASE_URL%%:*} over ${base%%:*}"

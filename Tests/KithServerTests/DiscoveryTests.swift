@@ -11,20 +11,23 @@ import Testing
 
 @Suite("Contact discovery (CON-01..08, DSR-10; Ling v. Douyin)")
 struct DiscoveryTests {
-    static func makeDiscoverable(_ app: TestApp, token: String) async throws {
-        let state = try await app.call(.get, "/v1/me/discoverability", token: token)
+    /// Turns discoverability on with the text read in `locale`; returns that text's hash.
+    @discardableResult
+    static func makeDiscoverable(_ app: TestApp, token: String, locale: String = "zh-CN") async throws -> String? {
+        let state = try await app.call(.get, "/v1/me/discoverability?locale=\(locale)", token: token)
         #expect(state.json["discoverable"] as? Bool == false, "discoverability must start off (CON-05)")
         let reply = try await app.call(
             .put,
             "/v1/me/discoverability",
             token: token,
             json: [
-                "discoverable": true, "noticeVersion": state.json["noticeVersion"] as! Int, "locale": "zh-CN",
+                "discoverable": true, "noticeVersion": state.json["noticeVersion"] as! Int, "locale": locale,
                 "textSHA256": state.string("consentTextSHA256")!, "initialState": "unchecked", "channel": "android",
             ]
         )
         #expect(reply.status == .ok)
         #expect(reply.json["discoverable"] as? Bool == true)
+        return state.string("consentTextSHA256")
     }
 
     static func upload(
@@ -227,22 +230,9 @@ struct DiscoveryTests {
     func discoverabilityLocale(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (token, _) = try await app.signUp("+8613800000313")
-            let english = try await app.call(.get, "/v1/me/discoverability?locale=en", token: token)
             let chinese = try await app.call(.get, "/v1/me/discoverability", token: token)
-            #expect(english.status == .ok)
-            #expect(english.string("consentTextSHA256") != chinese.string("consentTextSHA256"))
-            let granted = try await app.call(
-                .put,
-                "/v1/me/discoverability",
-                token: token,
-                json: [
-                    "discoverable": true, "noticeVersion": english.json["noticeVersion"] as! Int, "locale": "en",
-                    "textSHA256": english.string("consentTextSHA256")!, "initialState": "unchecked",
-                    "channel": "web",
-                ]
-            )
-            #expect(granted.status == .ok)
-            #expect(granted.json["discoverable"] as? Bool == true)
+            let english = try await Self.makeDiscoverable(app, token: token, locale: "en")
+            #expect(english != nil && english != chinese.string("consentTextSHA256"))
             let bad = try await app.call(.get, "/v1/me/discoverability?locale=fr", token: token)
             #expect(bad.status == .unprocessableContent)
             #expect(bad.string("field") == "locale")

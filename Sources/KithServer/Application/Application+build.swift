@@ -189,9 +189,20 @@ struct RequestLoggingMiddleware: RouterMiddleware {
             ]
         )
         metrics.makeCounter(
-            name: "kith_http_requests_total",
+            descriptor: Self.requests,
             labels: [("method", request.method.rawValue), ("route", route), ("status", status)]
         ).increment()
         return response
+    }
+
+    /// `kith_http_requests_total`.
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "kith",
+            subsystem: "http",
+            metricName: "requests",
+            unitName: "total",
+            helpText: "HTTP requests by method, route template and status."
+        )
     }
 }

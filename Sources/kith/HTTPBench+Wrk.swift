@@ -124,20 +124,20 @@ enum CorePinning {
     static let mark = "KITH_BENCH_CORES_BEFORE_PINNING"
 
     /// The cores this command was allowed when it was started, before any re-exec.
-    static var coresAtStart: String { ProcessInfo.processInfo.environment[mark] ?? (allowedCores ?? "all") }
+    static var coresAtStart: String { ProcessInfo.processInfo.environment[mark] ?? DiscoveryBench.allowedCores }
 
     /// Returns when this process runs only on `core`; otherwise replaces it with itself under
     /// `taskset -c core` (and so does not return).
     static func runOnly(on core: Int) throws {
-        if (allowedCores ?? "all") == String(core) { return }
+        if DiscoveryBench.allowedCores == String(core) { return }
         guard ProcessInfo.processInfo.environment[mark] == nil else {
             throw HTTPBenchError(
-                "taskset did not pin the process to core \(core) (allowed: \((allowedCores ?? "all")))"
+                "taskset did not pin the process to core \(core) (allowed: \(DiscoveryBench.allowedCores))"
             )
         }
         #if os(Linux)
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        setenv(mark, (allowedCores ?? "all"), 1)
+        setenv(mark, DiscoveryBench.allowedCores, 1)
         let arguments: [String] = ["taskset", "-c", String(core), executable] + CommandLine.arguments.dropFirst()
         var argv = arguments.map { strdup($0) } + [nil]
         fflush(nil)  // every stream: what was printed must not be lost by the exec

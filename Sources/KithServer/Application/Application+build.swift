@@ -162,6 +162,10 @@ public func implementedOperations(services: KithServices) -> [APIOperation] {
 /// for a server error: written to stderr for every request it cost a tenth of an authenticated read
 /// (issue 12, docs/performance.md), and the counts are in the metrics anyway. Security events are in
 /// the processing log, not here.
+///
+/// Being the outermost of Kith's middlewares, it also runs the rest of the request with its event loop
+/// as task executor (``EventLoopTaskExecutor``): every layer inside then awaits without a queue round
+/// trip.
 struct RequestLoggingMiddleware: RouterMiddleware {
     let metrics: PrometheusCollectorRegistry
 

@@ -78,7 +78,7 @@ extension Request {
         guard let dictionary = object as? [String: Any] else {
             throw KithError(.malformedJSON, detail: "The body must be a JSON object.")
         }
-        if let duplicate = JSONDuplicateKeys.first(in: Array(buffer.readableBytesView)) {
+        if let duplicate = data.withUnsafeBytes({ JSONDuplicateKeys.first(in: $0) }) {
             // RFC 8259 §4 leaves a repeated name undefined: one reader keeps the first, another the last
             // (`{"phone": A, "phone": B}` would text A while a proxy checked B). Refused, named only when
             // it is one of the operation's own fields.
@@ -185,69 +185,48 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
 enum JSONDuplicateKeys {
     /// The first repeated name and how deep its object is nested, arrays counted (1: the top level), if
     /// any. `bytes` must be well-formed JSON (checked before).
-    static func first(in bytes: [UInt8]) -> (name: String, depth: Int)? {
+    static func first(in bytes: some RandomAccessCollection<UInt8>) -> (name: String, depth: Int)? {
         // Per open container: the names seen so far if it is an object (nil for an array), and whether
         // the next string in it is a name.
         var stack: [(names: Set<String>?, expectingName: Bool)] = []
-        var index = 0
-        while index < bytes.count {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
             switch bytes[index] {
             case UInt8(ascii: "{"): stack.append(([], true))
             case UInt8(ascii: "["): stack.append((nil, false))
             case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
             case UInt8(ascii: ","): if stack.last?.names != nil { stack[stack.count - 1].expectingName = true }
             case UInt8(ascii: "\""):
-                let (text, end) = string(in: bytes, at: index)
+                let end = endOfString(in: bytes, at: index)
+                // Only names are decoded; values (thousands of numbers in an upload) are only skipped.
                 if let top = stack.last, top.names != nil, top.expectingName {
-                    guard stack[stack.count - 1].names!.insert(text).inserted else { return (text, stack.count) }
+                    let name = decoded(bytes[index..<end])
+                    guard stack[stack.count - 1].names!.insert(name).inserted else { return (name, stack.count) }
                     stack[stack.count - 1].expectingName = false
                 }
                 index = end
                 continue
             default: break
             }
-            index += 1
+            index = bytes.index(after: index)
         }
         return nil
     }
 
-    /// The decoded string whose opening quote is at `start`, and the index after its closing quote.
-    static func string(in bytes: [UInt8], at start: Int) -> (String, Int) {
-        var units: [UInt16] = []
-        var index = start + 1
-        func hex(_ at: Int) -> UInt16 {
-            guard at + 4 <= bytes.count,
-                let value = UInt16(String(decoding: bytes[at..<at + 4], as: UTF8.self), radix: 16)
-            else { return 0xFFFD }
-            return value
+    /// The index after the closing quote of the string whose opening quote is at `start`.
+    static func endOfString<Bytes: RandomAccessCollection<UInt8>>(in bytes: Bytes, at start: Bytes.Index) -> Bytes.Index
+    {
+        var index = bytes.index(after: start)
+        while index < bytes.endIndex, bytes[index] != UInt8(ascii: "\"") {
+            index =
+                bytes.index(index, offsetBy: bytes[index] == UInt8(ascii: "\\") ? 2 : 1, limitedBy: bytes.endIndex)
+                ?? bytes.endIndex
         }
-        var raw: [UInt8] = []
-        func flushRaw() {
-            units += String(decoding: raw, as: UTF8.self).utf16
-            raw.removeAll()
-        }
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-            guard bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count else {
-                raw.append(bytes[index])
-                index += 1
-                continue
-            }
-            flushRaw()
-            let escaped = bytes[index + 1]
-            index += 2
-            switch escaped {
-            case UInt8(ascii: "u"):
-                units.append(hex(index))
-                index += 4
-            case UInt8(ascii: "b"): units.append(0x08)
-            case UInt8(ascii: "f"): units.append(0x0C)
-            case UInt8(ascii: "n"): units.append(0x0A)
-            case UInt8(ascii: "r"): units.append(0x0D)
-            case UInt8(ascii: "t"): units.append(0x09)
-            default: units.append(UInt16(escaped))  // \" \\ \/
-            }
-        }
-        flushRaw()
-        return (String(decoding: units, as: UTF16.self), index + 1)
+        return index < bytes.endIndex ? bytes.index(after: index) : index
+    }
+
+    /// The text of a JSON string literal, quotes included, as decoded: JSON's own decoder reads it.
+    static func decoded(_ literal: some Collection<UInt8>) -> String {
+        (try? JSONDecoder().decode(String.self, from: Data(literal))) ?? ""
     }
 }

@@ -87,26 +87,9 @@ public struct SocialNetwork: Sendable {
     /// - Throws: `not-found` for an unknown person or someone either side blocked (not disclosed).
     public func profile(of owner: UserID, for viewer: UserID, locale: NoticeLocale) async throws -> ProfileView {
         try await store.database.read { sql in
-            // The account, how the viewer stands to it and its profile, in one statement.
-            let row = try await sql.raw(
-                """
-                SELECT CASE WHEN EXISTS(
-                    SELECT 1 FROM blocks WHERE (user_id = \(bind: viewer.rawValue) AND blocked_id = \(bind: owner.rawValue))
-                    OR (user_id = \(bind: owner.rawValue) AND blocked_id = \(bind: viewer.rawValue))
-                ) THEN 1 ELSE 0 END AS blocked,
-                CASE WHEN EXISTS(
-                    SELECT 1 FROM connections WHERE user_id = \(bind: viewer.rawValue) AND peer_id = \(bind: owner.rawValue)
-                ) THEN 1 ELSE 0 END AS connected,
-                p.*
-                FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = \(bind: owner.rawValue)
-                """
-            ).first()
-            guard let row else { throw KithError.noSuchPerson }
-            let blocked = try row.decode(column: "blocked", as: Int.self) != 0
-            let connected = try row.decode(column: "connected", as: Int.self) != 0
-            let relationship: Relationship =
-                viewer == owner ? .selfView : blocked ? .blocked : connected ? .connection : .other
-            let profile = try row.decodeNil(column: "user_id") ? Profile() : try Self.profile(from: row)
+            guard let (relationship, profile) = try await Self.standing(of: viewer, to: owner, on: sql) else {
+                throw KithError.noSuchPerson
+            }
             // What the viewer may see is the access policy's to decide, nobody else's.
             let admitted = AccessPolicy.admitted(to: .person(relationship), of: SubjectSettings(profile))
             guard admitted.exists else { throw KithError.noSuchPerson }
@@ -148,21 +131,32 @@ public struct SocialNetwork: Sendable {
         ).first() != nil
     }
 
-    /// How `viewer` stands to `owner`, from the store.
-    static func relationship(
+    /// How `viewer` stands to `owner`, and `owner`'s stored profile, in one statement; `nil` when `owner`
+    /// has no account.
+    static func standing(
         of viewer: UserID,
         to owner: UserID,
         on sql: any SQLDatabase
-    ) async throws -> Relationship {
-        if viewer == owner { return .selfView }
-        let blocked = try await sql.raw(
+    ) async throws -> (relationship: Relationship, profile: Profile)? {
+        let row = try await sql.raw(
             """
-            SELECT 1 AS one FROM blocks WHERE (user_id = \(bind: viewer.rawValue) AND blocked_id = \(bind: owner.rawValue))
-            OR (user_id = \(bind: owner.rawValue) AND blocked_id = \(bind: viewer.rawValue))
+            SELECT CASE WHEN EXISTS(
+                SELECT 1 FROM blocks WHERE (user_id = \(bind: viewer.rawValue) AND blocked_id = \(bind: owner.rawValue))
+                OR (user_id = \(bind: owner.rawValue) AND blocked_id = \(bind: viewer.rawValue))
+            ) THEN 1 ELSE 0 END AS blocked,
+            CASE WHEN EXISTS(
+                SELECT 1 FROM connections WHERE user_id = \(bind: viewer.rawValue) AND peer_id = \(bind: owner.rawValue)
+            ) THEN 1 ELSE 0 END AS connected,
+            p.*
+            FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = \(bind: owner.rawValue)
             """
         ).first()
-        if blocked != nil { return .blocked }
-        return try await areConnected(viewer, owner, on: sql) ? .connection : .other
+        guard let row else { return nil }
+        let blocked = try row.decode(column: "blocked", as: Int.self) != 0
+        let connected = try row.decode(column: "connected", as: Int.self) != 0
+        let relationship: Relationship =
+            viewer == owner ? .selfView : blocked ? .blocked : connected ? .connection : .other
+        return (relationship, try row.decodeNil(column: "user_id") ? Profile() : try profile(from: row))
     }
 
     /// The stored profiles of `users` (people who never wrote one get the empty default).
@@ -380,10 +374,11 @@ public struct SocialNetwork: Sendable {
                     store: store,
                     on: sql
                 )
-                guard requester != target, try await Self.exists(target, on: sql),
-                    try await Self.relationship(of: requester, to: target, on: sql) != .blocked
+                guard requester != target,
+                    let relationship = try await Self.standing(of: requester, to: target, on: sql)?.relationship,
+                    relationship != .blocked
                 else { throw KithError.noSuchPerson }
-                if try await Self.areConnected(requester, target, on: sql) {
+                if relationship == .connection {
                     throw KithError(.conflict, field: "userId", detail: "You are already connected.")
                 }
                 if let existing = try await Self.pendingRequest(from: requester, to: target, on: sql) {
@@ -584,12 +579,11 @@ public struct SocialNetwork: Sendable {
         limit: Int
     ) async throws -> [PersonSummary] {
         try await store.database.read { sql in
-            let relationship = try await Self.relationship(of: viewer, to: owner, on: sql)
-            let admitted = AccessPolicy.admitted(
-                to: .person(relationship),
-                of: SubjectSettings(try await Self.profile(of: owner, on: sql))
-            )
-            guard admitted.exists, try await Self.exists(owner, on: sql) else { throw KithError.noSuchPerson }
+            guard let (relationship, profile) = try await Self.standing(of: viewer, to: owner, on: sql) else {
+                throw KithError.noSuchPerson
+            }
+            let admitted = AccessPolicy.admitted(to: .person(relationship), of: SubjectSettings(profile))
+            guard admitted.exists else { throw KithError.noSuchPerson }
             guard admitted.connectionList else {
                 throw KithError(
                     .forbidden,

@@ -96,6 +96,7 @@ struct HTTPBench: AsyncParsableCommand {
         configuration.databaseURL = url
         configuration.port = port
         configuration.smsOutbox = directory.appendingPathComponent("outbox.jsonl").path
+        configuration.codes = .seeding
         let inbox = BenchCodeInbox(codeLength: VerificationPolicy().codeLength)
         let (app, services) = try await buildApplication(
             configuration: configuration,

@@ -53,4 +53,31 @@ struct ConfigurationTests {
         }
         #expect(noCertificate?.field == "KITH_TLS_CERTIFICATE")
     }
+
+    @Test("GEN-05 GEN-08 trusted proxies and the code limits are read from configuration, and checked")
+    func proxiesAndCodeLimits() async throws {
+        let configured = try await Self.configuration([
+            "kith.trusted.proxies": .string(" 10.0.0.0/8, fd00::/8 "),
+            "kith.codes.per.number.hour": .int(2),
+            "kith.codes.per.address.hour": .int(20),
+            "kith.codes.pumping.numbers": .int(50),
+        ])
+        #expect(configured.trustedProxies == ["10.0.0.0/8", "fd00::/8"])
+        #expect(configured.codes.perNumberPerHour == 2 && configured.codes.perNumberPerDay == 6)
+        #expect(configured.codes.perAddress == .perHour(20, burst: 10))
+        #expect(configured.codes.pumping.distinctNumbers == 50)
+        #expect(try await Self.configuration([:]).codes == CodeSendingPolicy())
+        let badProxy = await #expect(throws: KithError.self) {
+            try await Self.configuration(["kith.trusted.proxies": .string("10.0.0.0/8,proxy.internal")])
+        }
+        #expect(badProxy?.field == "KITH_TRUSTED_PROXIES")
+        let badWindow = await #expect(throws: KithError.self) {
+            try await Self.configuration(["kith.codes.pumping.window.seconds": .int(90_000)])
+        }
+        #expect(badWindow?.field == "KITH_CODES_PUMPING_WINDOW_SECONDS")
+        let zero = await #expect(throws: KithError.self) {
+            try await Self.configuration(["kith.codes.per.number.day": .int(0)])
+        }
+        #expect(zero?.field == "KITH_CODES_PER_NUMBER_DAY")
+    }
 }

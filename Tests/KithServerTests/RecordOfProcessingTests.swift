@@ -55,7 +55,7 @@ struct RecordOfProcessingTests {
             let patterns = try #require(DataInventory.kith.table("rate_buckets")?.column("bucket")?.keyPatterns)
             let used = Set(keys.compactMap { key in patterns.first { key.hasPrefix($0.prefix) }?.prefix })
             #expect(keys.allSatisfy { key in patterns.contains { key.hasPrefix($0.prefix) } }, "\(keys.count) keys")
-            #expect(used.isSuperset(of: ["otp-ip:", "otp-number:", "verify-ip:", "discovery-ip:", "discovery:"]))
+            #expect(used.isSuperset(of: ["otp-ip:", "otp-network:", "verify-ip:", "discovery-ip:", "discovery:"]))
             #expect(used.contains("connection-requests:"))
             #expect(keys.contains("discovery:" + annID))
             // No key carries a number or an address as itself.

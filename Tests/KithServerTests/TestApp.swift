@@ -24,24 +24,36 @@ struct TestApp {
         catalogue: PurposeCatalogue = .standard,
         clock: WallClock = .system,
         databaseURL: String? = nil,
+        codes: CodeSendingPolicy = .seeding,
+        live: Bool = false,
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
+        var configuration = KithConfiguration()
+        configuration.codes = codes
+        if live {
+            // Over TCP on loopback, behind a "proxy" on loopback: the test names each client in X-Forwarded-For.
+            configuration.port = 0
+            configuration.trustedProxies = ["127.0.0.0/8", "::1"]
+        }
+        let testing: TestingSetup = live ? .live : .router
         if let databaseURL {
-            try await runOn(databaseURL, catalogue: catalogue, clock: clock, body)
+            try await runOn(databaseURL, configuration, testing, catalogue: catalogue, clock: clock, body)
         } else {
-            try await withTestDatabaseURL(backend) { url in
-                try await runOn(url, catalogue: catalogue, clock: clock, body)
+            try await withTestDatabaseURL(backend) { [configuration] url in
+                try await runOn(url, configuration, testing, catalogue: catalogue, clock: clock, body)
             }
         }
     }
 
     private static func runOn(
         _ url: String,
+        _ configuration: KithConfiguration,
+        _ testing: TestingSetup,
         catalogue: PurposeCatalogue,
         clock: WallClock,
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
-        var configuration = KithConfiguration()
+        var configuration = configuration
         configuration.databaseURL = url
         let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString).jsonl")
             .path
@@ -53,7 +65,7 @@ struct TestApp {
             overrides: KithOverrides(clock: clock, catalogue: catalogue, keys: testKeys)
         )
         defer { try? FileManager.default.removeItem(atPath: outbox) }
-        try await app.test(.router) { client in
+        try await app.test(testing) { client in
             try await body(TestApp(services: services, client: client, outbox: outbox, logs: logs))
         }
     }
@@ -77,9 +89,11 @@ struct TestApp {
         token: String? = nil,
         authorization: String? = nil,
         json: [String: Any]? = nil,
-        raw: String? = nil
+        raw: String? = nil,
+        headers extra: HTTPFields = [:]
     ) async throws -> Reply {
         var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: extra)
         if let token { headers[.authorization] = "Bearer \(token)" }
         if let authorization { headers[.authorization] = authorization }
         var body: ByteBuffer?

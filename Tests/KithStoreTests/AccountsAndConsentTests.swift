@@ -11,8 +11,8 @@ struct AccountsAndConsentTests {
     static let initiation = Initiation(kind: .userRequest, action: "test", request: "r1")
 
     static func signUp(_ store: KithStore, _ phone: PhoneNumber = phone) async throws -> Session {
-        let accounts = PhoneAccounts(store: store)
-        let pending = try await accounts.startVerification(phone: phone, initiation: initiation)
+        let accounts = PhoneAccounts(store: store, codes: .seeding)
+        let pending = try await accounts.startVerification(phone: phone, requester: .test, initiation: initiation)
         return try await accounts.verify(id: pending.id, code: pending.code, initiation: initiation)
     }
 

@@ -98,12 +98,12 @@ struct DataInventoryTests {
 
     @Test("CON-00 SEC-07 the tables holding no personal data are declared as such, explicitly")
     func technicalTablesExplicit() throws {
-        for name in ["kith_migrations", "log_state", "log_checkpoints"] {
+        for name in ["kith_migrations", "log_state", "log_checkpoints", "code_range_blocks"] {
             let table = try #require(Self.inventory.table(name))
             #expect(!table.holdsPersonalData)
             #expect(table.note != nil)
         }
-        #expect(Self.inventory.tables.filter { !$0.holdsPersonalData }.count == 3)
+        #expect(Self.inventory.tables.filter { !$0.holdsPersonalData }.count == 4)
     }
 
     @Test("CON-00 identifiers inside rate-limit keys are recorded with their key patterns")
@@ -113,7 +113,7 @@ struct DataInventoryTests {
         #expect(patterns["discovery:<user id>"]?.subject == .user)
         #expect(patterns["connection-requests:<user id>"]?.subject == .user)
         #expect(patterns["otp-number:<blind index of the phone number>"]?.category == .phoneNumberKeyedHash)
-        for prefix in ["otp-ip:", "verify-ip:", "discovery-ip:"] {
+        for prefix in ["otp-ip:", "otp-network:", "verify-ip:", "discovery-ip:"] {
             let ip = try #require(bucket.keyPatterns.first { $0.prefix == prefix })
             #expect(ip.category == .clientAddressKeyedHash && ip.subject == .clientAddress)
             #expect(ip.purposes == [.abusePrevention])
@@ -141,8 +141,9 @@ struct DataInventoryTests {
             return seconds
         }
         let policy = RateLimitPolicy()
+        let codes = CodeSendingPolicy()
         let limits: [(String, RateLimit)] = [
-            ("otp-number:", policy.codesPerNumber), ("otp-ip:", policy.codesPerAddress),
+            ("otp-ip:", codes.perAddress), ("otp-network:", codes.perNetwork),
             ("verify-ip:", policy.verifyPerAddress), ("discovery-ip:", policy.discoveryUploadsPerAddress),
             ("discovery:", .perDay(100, burst: 2000)), ("connection-requests:", .perDay(100, burst: 100)),
         ]

@@ -56,11 +56,19 @@ struct RetentionSweeperTests {
     )
     func verificationsAndSessions(backend: Backend) async throws {
         try await Self.withSweeper(backend) { store, clock, sweeper in
-            let accounts = PhoneAccounts(store: store)
-            let first = try await accounts.startVerification(phone: Self.member, initiation: Self.initiation)
+            let accounts = PhoneAccounts(store: store, codes: .seeding)
+            let first = try await accounts.startVerification(
+                phone: Self.member,
+                requester: .test,
+                initiation: Self.initiation
+            )
             let session = try await accounts.verify(id: first.id, code: first.code, initiation: Self.initiation)
             clock.advance(seconds: 300)
-            let second = try await accounts.startVerification(phone: Self.stranger, initiation: Self.initiation)
+            let second = try await accounts.startVerification(
+                phone: Self.stranger,
+                requester: .test,
+                initiation: Self.initiation
+            )
             clock.advance(seconds: 301)  // the first code expired, the second has 299 s left
             let swept = try await sweeper.sweep()
             #expect(swept.deleted["verifications"] == 1)
@@ -86,49 +94,37 @@ struct RetentionSweeperTests {
     )
     func strangersNumberForgotten(backend: Backend) async throws {
         try await Self.withSweeper(backend) { store, clock, sweeper in
-            // What requesting a sign-in code does: limit per address and per number, then the verification.
-            let limits = RateLimitPolicy()
-            let limiter = RateLimiter(store: store)
-            let addressKey = "otp-ip:" + store.vault.keyedDigest("ip", "203.0.113.9")
+            // Requesting a sign-in code: the limits per address and network, the number's sends, the verification.
+            let codes = CodeSendingPolicy()
             let index = store.vault.blindIndex(Self.stranger)
-            try await limiter.take(addressKey, limit: limits.codesPerAddress)
-            try await limiter.take("otp-number:" + index, limit: limits.codesPerNumber)
-            let pending = try await PhoneAccounts(store: store).startVerification(
+            let pending = try await PhoneAccounts(store: store, codes: .seeding).startVerification(
                 phone: Self.stranger,
+                requester: .test,
                 initiation: Self.initiation
             )
             // Until the code is sent, its message knows whom it may go to; once sent, no longer.
             #expect(try await Self.traces(of: index, in: store).contains("message_recipients.recipient_index"))
-            try await MessageDispatcher(gateway: RecordingGateway(), store: store).send(pending.message)
+            try await MessageDispatcher(gateway: RecordingGateway(), store: store).send(try #require(pending.message))
             #expect(
                 try await Self.traces(of: index, in: store).sorted() == [
-                    "rate_buckets.bucket", "verifications.phone_index",
+                    "code_sends.phone_index", "verifications.phone_index",
                 ]
             )
 
-            clock.advance(seconds: 601)  // the code expired; both limits still count
+            clock.advance(seconds: 601)  // the code expired; the limits still count
             #expect(try await sweeper.sweep().deleted == ["verifications": 1])
-            #expect(try await Self.traces(of: index, in: store) == ["rate_buckets.bucket"])
+            #expect(try await Self.traces(of: index, in: store) == ["code_sends.phone_index"])
 
-            clock.advance(seconds: Double(limits.codesPerAddress.secondsUntilFull + 1 - 601))
-            #expect(try await sweeper.sweep().deleted == ["rate_buckets": 1])  // the address's bucket is full again
-            #expect(
-                try await Self.count(store, "SELECT bucket FROM rate_buckets WHERE bucket = \(bind: addressKey)") == 0
-            )
-            #expect(try await Self.traces(of: index, in: store) == ["rate_buckets.bucket"])
-
-            clock.advance(
-                seconds: Double(limits.codesPerNumber.secondsUntilFull - limits.codesPerAddress.secondsUntilFull)
-            )
-            #expect(try await sweeper.sweep().deleted == ["rate_buckets": 1])
-            #expect(try await Self.traces(of: index, in: store).isEmpty)
+            let addressWindow = max(codes.perAddress.secondsUntilFull, codes.perNetwork.secondsUntilFull)
+            clock.advance(seconds: Double(addressWindow + 1 - 601))
+            // The address's and the network's buckets are full again.
+            #expect(try await sweeper.sweep().deleted == ["rate_buckets": 2])
             #expect(try await Self.count(store, "SELECT bucket FROM rate_buckets") == 0)
-            // The limit is as it would be for a number never seen: a full bucket.
-            try await limiter.take(
-                "otp-number:" + index,
-                limit: RateLimit(burst: limits.codesPerNumber.burst, perSecond: 0),
-                cost: limits.codesPerNumber.burst
-            )
+            #expect(try await Self.traces(of: index, in: store) == ["code_sends.phone_index"])
+
+            clock.advance(seconds: Double(Int64(CodeSendingPolicy.memorySeconds) - addressWindow))
+            #expect(try await sweeper.sweep().deleted == ["code_sends": 1])
+            #expect(try await Self.traces(of: index, in: store).isEmpty)
         }
     }
 
@@ -192,10 +188,13 @@ struct RetentionSweeperTests {
     )
     func loggedWithCountsOnly(backend: Backend) async throws {
         try await Self.withSweeper(backend) { store, clock, sweeper in
-            let accounts = PhoneAccounts(store: store)
-            let pending = try await accounts.startVerification(phone: Self.stranger, initiation: Self.initiation)
+            let accounts = PhoneAccounts(store: store, codes: .seeding)
+            let pending = try await accounts.startVerification(
+                phone: Self.stranger,
+                requester: .test,
+                initiation: Self.initiation
+            )
             let index = store.vault.blindIndex(Self.stranger)
-            try await RateLimiter(store: store).take("otp-number:" + index, limit: RateLimitPolicy().codesPerNumber)
             let before = try await Self.count(store, "SELECT seq FROM processing_log")
             #expect(try await sweeper.sweep().entry == nil)  // nothing due: nothing deleted, nothing logged
             #expect(try await Self.count(store, "SELECT seq FROM processing_log") == before)
@@ -203,7 +202,7 @@ struct RetentionSweeperTests {
             clock.advance(seconds: 3 * 3600)
             let swept = try await sweeper.sweep()
             // The code was never sent (say the provider was down): its recipient goes with the rest.
-            #expect(swept.deleted == ["message_recipients": 1, "rate_buckets": 1, "verifications": 1])
+            #expect(swept.deleted == ["message_recipients": 1, "rate_buckets": 2, "verifications": 1])
             let entry = try #require(swept.entry)
             #expect(try await Self.count(store, "SELECT seq FROM processing_log") == before + 1)
             #expect(entry.actor == "system" && entry.subject == nil)
@@ -211,7 +210,7 @@ struct RetentionSweeperTests {
             #expect(entry.initiation == Initiation(kind: .system, action: "retentionSweep"))
             #expect(
                 entry.detail
-                    == "retention sweep deleted 3 rows: message_recipients 1, rate_buckets 1, verifications 1"
+                    == "retention sweep deleted 4 rows: message_recipients 1, rate_buckets 2, verifications 1"
             )
             let stored = try await store.database.read { sql in
                 try await sql.raw("SELECT entry, subject_ref FROM processing_log WHERE seq = \(bind: entry.seq)")
@@ -219,7 +218,9 @@ struct RetentionSweeperTests {
             }
             let text = try stored.decode(column: "entry", as: String.self)
             #expect(try stored.decode(column: "subject_ref", as: String?.self) == nil)
-            for secret in [index, pending.id, Self.stranger.e164, "otp-number"] { #expect(!text.contains(secret)) }
+            for secret in [index, pending.id, Self.stranger.e164, "otp-ip", "otp-network"] {
+                #expect(!text.contains(secret))
+            }
             let verification = try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey)
             #expect(verification.isIntact, "\(verification)")
         }

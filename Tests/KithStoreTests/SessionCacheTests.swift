@@ -25,7 +25,7 @@ struct SessionCacheTests {
     func answersFromCache(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             let session = try await AccountsAndConsentTests.signUp(store)
-            let accounts = PhoneAccounts(store: store)
+            let accounts = PhoneAccounts(store: store, codes: .seeding)
             try await Self.feed(store).refresh()
             #expect(try await accounts.authenticate(token: session.token)?.user == session.user)
             #expect(store.sessions.count == 1)
@@ -49,8 +49,8 @@ struct SessionCacheTests {
         try await withTestStore(backend) { a in
             let b = Self.otherNode(of: a)
             let session = try await AccountsAndConsentTests.signUp(a)
-            let onA = PhoneAccounts(store: a)
-            let onB = PhoneAccounts(store: b)
+            let onA = PhoneAccounts(store: a, codes: .seeding)
+            let onB = PhoneAccounts(store: b, codes: .seeding)
             try await Self.feed(a).refresh()
             try await Self.feed(b).refresh()
             #expect(try await onA.authenticate(token: session.token) != nil)
@@ -90,7 +90,7 @@ struct SessionCacheTests {
     func revocationsAreSwept(backend: Backend) async throws {
         try await withTestStore(backend) { store in
             let session = try await AccountsAndConsentTests.signUp(store)
-            try await PhoneAccounts(store: store).signOut(
+            try await PhoneAccounts(store: store, codes: .seeding).signOut(
                 token: session.token,
                 of: session.user,
                 initiation: Self.initiation

@@ -40,11 +40,13 @@ struct SpineTests {
         try await withTestStore(backend) { store in
             let gateway = RecordingGateway()
             let dispatcher = MessageDispatcher(gateway: gateway, store: store)
-            let accounts = PhoneAccounts(store: store)
+            let accounts = PhoneAccounts(store: store, codes: .seeding)
             let alice = try PhoneNumber.parse("+8613800000501").get()
             let bob = try PhoneNumber.parse("+8613800000502").get()
-            let a = try await accounts.startVerification(phone: alice, initiation: Self.initiation).message
-            let b = try await accounts.startVerification(phone: bob, initiation: Self.initiation).message
+            let a = try await accounts.startVerification(phone: alice, requester: .test, initiation: Self.initiation)
+                .message!
+            let b = try await accounts.startVerification(phone: bob, requester: .test, initiation: Self.initiation)
+                .message!
             let forged: [(String, AuthorisedMessage)] = [
                 ("another recipient", AuthorisedMessage(id: a.id, to: bob, template: a.template, logSeq: a.logSeq)),
                 (
@@ -143,9 +145,13 @@ struct SpineTests {
     @Test("ACC-01 the registration entry records the notice version shown at sign-up", arguments: Backend.enabled)
     func registrationNoticeVersion(backend: Backend) async throws {
         try await withTestStore(backend) { store in
-            let accounts = PhoneAccounts(store: store)
+            let accounts = PhoneAccounts(store: store, codes: .seeding)
             let phone = try PhoneNumber.parse("+8613800000511").get()
-            let pending = try await accounts.startVerification(phone: phone, initiation: Self.initiation)
+            let pending = try await accounts.startVerification(
+                phone: phone,
+                requester: .test,
+                initiation: Self.initiation
+            )
             await #expect(throws: KithError.self) {
                 try await accounts.verify(
                     id: pending.id,
@@ -168,10 +174,11 @@ struct SpineTests {
     @Test("SEC-01 wrong and locked code attempts and sign-out are logged security events", arguments: Backend.enabled)
     func securityEvents(backend: Backend) async throws {
         try await withTestStore(backend) { store in
-            let accounts = PhoneAccounts(store: store)
+            let accounts = PhoneAccounts(store: store, codes: .seeding)
             let session = try await AccountsAndConsentTests.signUp(store)
             let pending = try await accounts.startVerification(
                 phone: AccountsAndConsentTests.phone,
+                requester: .test,
                 initiation: Self.initiation
             )
             let wrong = pending.code == "000000" ? "111111" : "000000"

@@ -139,3 +139,8 @@ public func loggedEntries(_ store: KithStore) async throws -> [ProcessingEntry] 
         }
     }
 }
+
+extension CodeRequester {
+    /// A client of the documentation range (RFC 5737) asking for a code.
+    public static let test = CodeRequester(address: "192.0.2.1", network: "192.0.2.0/24")
+}

@@ -54,14 +54,77 @@ public struct RateLimit: Sendable, Equatable {
 
 /// The rate limits Kith applies by default.
 public struct RateLimitPolicy: Sendable {
-    /// Codes sent to one number (blind-indexed): one a minute at most, five an hour.
-    public var codesPerNumber = RateLimit.perHour(5, burst: 3)
-    /// Codes requested from one client address.
-    public var codesPerAddress = RateLimit.perHour(30, burst: 10)
     /// Code guesses from one client address, across all verifications.
     public var verifyPerAddress = RateLimit.perHour(120, burst: 30)
     /// Contact uploads from one client address, new numbers or re-checks (CON-07).
     public var discoveryUploadsPerAddress = RateLimit.perHour(600, burst: 60)
 
     public init() {}
+}
+
+/// When Kith sends a one-time code to a number someone typed (GEN-08, ACC-12, CON-08; issue 15 §1).
+///
+/// Whoever asks is an unknown party, never presumed to be the number's holder: every rule below limits
+/// what a stranger can make Kith send to a number, or to a range of numbers (SMS pumping, CC 1033). The
+/// figures are a person's realistic needs with room to spare: a code lives 10 minutes and a person who
+/// lost one asks again once or twice.
+public struct CodeSendingPolicy: Sendable, Equatable {
+    /// Codes to one number in any hour, across every kind (`kith.codes.per.number.hour`).
+    public var perNumberPerHour = 3
+    /// Codes to one number in any 24 hours, across every kind (`kith.codes.per.number.day`).
+    public var perNumberPerDay = 6
+    /// The wait after a number's first code of the day before the next; it doubles with each further
+    /// code of the day (30 s, 60 s, 120 s, …) (`kith.codes.backoff.seconds`).
+    public var backoffSeconds = 30
+    /// Codes requested from one client address (`kith.codes.per.address.hour`; burst half of it).
+    public var perAddress = RateLimit.perHour(10, burst: 5)
+    /// Codes requested from one client network: an IPv4 /24 or an IPv6 /56, what one household, office or
+    /// mobile gateway shares (`kith.codes.per.network.hour`; burst half of it).
+    public var perNetwork = RateLimit.perHour(30, burst: 15)
+    /// A number that opted out of Kith (CON-08) receives at most this many codes a day, sign-in codes only
+    /// (`kith.codes.suppressed.per.day`).
+    public var suppressedPerDay = 1
+    /// The pumping guard (`kith.codes.pumping.*`).
+    public var pumping = PumpingGuard()
+
+    public init() {}
+
+    /// The pumping guard: many different numbers of one number range, asked for by few client networks
+    /// within `windowSeconds`, stop all codes to that range for `blockSeconds`.
+    public struct PumpingGuard: Sendable, Equatable {
+        /// Digits dropped from the end of a number to name its range: 4 makes a range of 10,000 numbers
+        /// (`+86 147 3700 ****`), a block a carrier assigns together.
+        public var rangeDigits = 4
+        /// Distinct numbers of one range that trip the guard (`kith.codes.pumping.numbers`).
+        public var distinctNumbers = 8
+        /// …when they came from at most this many client networks (`kith.codes.pumping.networks`).
+        public var maxNetworks = 2
+        /// The window the guard looks back over, in seconds; at most a day (`kith.codes.pumping.window.seconds`).
+        public var windowSeconds = 3600
+        /// How long a tripped range receives no code (`kith.codes.pumping.block.seconds`).
+        public var blockSeconds = 86_400
+
+        public init() {}
+    }
+
+    /// Per-client limits and a pumping guard that one client signing in thousands of consecutive numbers
+    /// never reaches, and no back-off; the per-number counts as they are: for benchmarks and tests that
+    /// seed people through the real sign-in, never for a server.
+    public static var seeding: CodeSendingPolicy {
+        var policy = CodeSendingPolicy()
+        policy.perAddress = RateLimit(burst: 1e12, perSecond: 0)
+        policy.perNetwork = RateLimit(burst: 1e12, perSecond: 0)
+        policy.pumping.distinctNumbers = .max
+        policy.backoffSeconds = 0
+        return policy
+    }
+
+    /// How long a sent code is remembered for these rules: the longest window any of them reads.
+    public static let memorySeconds = 86_400
+
+    /// The wait, in seconds after its last code, before the next code to a number that received
+    /// `sentToday` codes in the last 24 hours.
+    public func backoff(sentToday: Int) -> Int {
+        sentToday == 0 ? 0 : backoffSeconds << min(sentToday - 1, 20)
+    }
 }

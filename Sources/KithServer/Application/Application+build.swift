@@ -61,7 +61,7 @@ public func buildApplication(
     let network = SocialNetwork(store: store, replica: GraphReplica())
     let services = KithServices(
         store: store,
-        accounts: PhoneAccounts(store: store),
+        accounts: PhoneAccounts(store: store, codes: configuration.codes),
         consents: ConsentLedger(store: store),
         operators: Operators(store: store),
         discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),
@@ -74,6 +74,10 @@ public func buildApplication(
         maxBodyBytes: configuration.maxBodyBytes
     )
     let router = Router(context: KithRequestContext.self)
+    let trustedProxies = configuration.trustedProxies.compactMap(IPNetwork.init)
+    if !trustedProxies.isEmpty {
+        router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(trustedProxies: trustedProxies)))
+    }
     if configuration.tls != nil { router.add(middleware: StrictTransportSecurityMiddleware()) }
     router.add(middleware: RequestLoggingMiddleware(metrics: services.metrics))
     let api = API(router: router)

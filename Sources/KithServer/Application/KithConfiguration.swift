@@ -34,6 +34,14 @@ import SystemPackage
 ///   - `kith.allow.plain.http` (bool, optional, default: `false`): serve plain HTTP on an address other
 ///     than loopback, for a TLS-terminating proxy in front (`KITH_ALLOW_PLAIN_HTTP`); without it such a
 ///     server refuses to start (CON-07).
+///   - `kith.trusted.proxies` (string, optional): comma-separated CIDR blocks of the reverse proxies in
+///     front of Kith; from those peers only, the client is read from `Forwarded` or `X-Forwarded-For`
+///     (GEN-05, `KITH_TRUSTED_PROXIES`). Without it every client is its TCP peer.
+///   - `kith.codes.*` (ints, optional): when a one-time code may be sent (GEN-08; defaults in
+///     ``CodeSendingPolicy``): `per.number.hour` (3), `per.number.day` (6), `backoff.seconds` (30),
+///     `per.address.hour` (10), `per.network.hour` (30), `suppressed.per.day` (1), `pumping.numbers` (8),
+///     `pumping.networks` (2), `pumping.window.seconds` (3600, at most 86400), `pumping.block.seconds`
+///     (86400) (`KITH_CODES_PER_NUMBER_HOUR`, …).
 ///   - `kith.retention.sweep.seconds` (int, optional, default: `600`): seconds between two sweeps of
 ///     the data past its retention in the data inventory (SEC-05); at least 1
 ///     (`KITH_RETENTION_SWEEP_SECONDS`).
@@ -53,6 +61,10 @@ public struct KithConfiguration: Sendable {
     /// The certificate chain and key files, when the server speaks HTTPS (CON-07).
     public var tls: (certificate: String, key: String)?
     public var allowPlainHTTP = false
+    /// The reverse proxies whose forwarding headers are believed (GEN-05), as CIDR blocks.
+    public var trustedProxies: [String] = []
+    /// When a one-time code may be sent (GEN-08).
+    public var codes = CodeSendingPolicy()
 
     public init() {}
 
@@ -91,10 +103,46 @@ public struct KithConfiguration: Sendable {
                     + "or KITH_ALLOW_PLAIN_HTTP=true behind a proxy that terminates TLS."
             )
         }
+        trustedProxies = (kith.string(forKey: "trusted.proxies") ?? "").split(separator: ",")
+            .map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        if trustedProxies.contains(where: { IPNetwork($0) == nil }) {
+            throw KithError.invalid(
+                "KITH_TRUSTED_PROXIES",
+                "Use comma-separated CIDR blocks or addresses, such as 10.0.0.0/8,fd00::/8."
+            )
+        }
+        codes = try Self.codes(kith.scoped(to: "codes"))
         retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)
         guard retentionSweepSeconds >= 1 else {
             throw KithError.invalid("KITH_RETENTION_SWEEP_SECONDS", "Use a whole number of seconds, at least 1.")
         }
+    }
+
+    /// The code limits (`kith.codes.*`); every figure at least 1.
+    static func codes(_ reader: ConfigReader) throws -> CodeSendingPolicy {
+        var codes = CodeSendingPolicy()
+        func read(_ key: String, _ value: inout Int, atMost: Int = .max) throws {
+            value = reader.int(forKey: ConfigKey(key.split(separator: ".").map(String.init)), default: value)
+            guard (1...atMost).contains(value) else {
+                let name = "KITH_CODES_" + String(key.uppercased().map { $0 == "." ? "_" : $0 })
+                throw KithError.invalid(name, "Use a whole number from 1 to \(atMost).")
+            }
+        }
+        try read("per.number.hour", &codes.perNumberPerHour)
+        try read("per.number.day", &codes.perNumberPerDay)
+        try read("backoff.seconds", &codes.backoffSeconds, atMost: 3_600)
+        try read("suppressed.per.day", &codes.suppressedPerDay)
+        var perAddress = 10
+        var perNetwork = 30
+        try read("per.address.hour", &perAddress)
+        try read("per.network.hour", &perNetwork)
+        codes.perAddress = .perHour(Double(perAddress), burst: Double(max(1, perAddress / 2)))
+        codes.perNetwork = .perHour(Double(perNetwork), burst: Double(max(1, perNetwork / 2)))
+        try read("pumping.numbers", &codes.pumping.distinctNumbers)
+        try read("pumping.networks", &codes.pumping.maxNetworks)
+        try read("pumping.window.seconds", &codes.pumping.windowSeconds, atMost: CodeSendingPolicy.memorySeconds)
+        try read("pumping.block.seconds", &codes.pumping.blockSeconds)
+        return codes
     }
 
     /// Whether `host` is a loopback address or name, where plain HTTP never leaves the machine.

@@ -12,13 +12,18 @@ public struct KithRequestContext: AuthRequestContext, RequestContext {
     public var identity: Principal?
     /// The signed-in person, if a person is asking.
     public var signedIn: SignedInUser? { identity?.signedInUser }
+    /// The client: the TCP peer, or the client a trusted proxy names (``ClientAddressMiddleware``).
+    var client: IPAddress?
     /// The client's address, for per-address rate limits; only ever stored as a keyed digest.
-    public let clientAddress: String
+    public var clientAddress: String { client.map { "\($0)" } ?? "unknown" }
+    /// The client's network (IPv4 /24, IPv6 /56), for limits its neighbours share; only ever stored as a
+    /// keyed digest.
+    public var clientNetwork: String { client?.network ?? "unknown" }
     public var maxUploadSize: Int { 64 * 1024 }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        self.client = source.channel.remoteAddress.flatMap(IPAddress.init)
     }
 
     /// The signed-in person, or a 401 problem.

@@ -16,8 +16,9 @@ public struct PendingVerification: Sendable {
     public var expiresIn: Int
     /// The one-time code, to be sent by SMS only; never returned to the client nor logged.
     var code: String
-    /// The code's message, authorised by the logged act of issuing it (MSG-04).
-    public var message: AuthorisedMessage
+    /// The code's message, authorised by the logged act of issuing it (MSG-04); `nil` when the code is
+    /// answered as sent and never sent.
+    public var message: AuthorisedMessage?
 }
 
 /// A signed-in session.
@@ -36,19 +37,34 @@ public struct Session: Sendable {
 public struct PhoneAccounts: Sendable {
     let store: KithStore
     public var policy: VerificationPolicy
+    /// When a code may be sent (GEN-08).
+    public var codes: CodeSendingPolicy
 
-    public init(store: KithStore, policy: VerificationPolicy = VerificationPolicy()) {
+    public init(
+        store: KithStore,
+        policy: VerificationPolicy = VerificationPolicy(),
+        codes: CodeSendingPolicy = CodeSendingPolicy()
+    ) {
         self.store = store
         self.policy = policy
+        self.codes = codes
     }
 
-    /// Creates a verification for `phone` and logs the act of sending it a code.
+    /// Creates a verification for `phone` and logs the act of sending it a code, when the code limits let
+    /// it through (GEN-08; ``CodeSendingPolicy``): whoever asks is an unknown party, never presumed to
+    /// hold the number.
     ///
     /// Answers identically for registered and unregistered numbers (no account enumeration). Earlier
-    /// unused codes for the number stop working.
+    /// unused codes for the number stop working. An opt-out code for a number that already opted out is
+    /// answered as sent and never sent (``PendingVerification/message`` is `nil`): a refusal would tell
+    /// the asker that the number's holder opted out (CON-08).
+    ///
+    /// - Throws: ``CodeRefusal`` when a limit refuses; nothing is written but, for a tripped pumping
+    ///   guard, the range's block and its security event.
     public func startVerification(
         phone: PhoneNumber,
         kind: VerificationKind = .signIn,
+        requester: CodeRequester,
         initiation: Initiation
     ) async throws -> PendingVerification {
         let index = store.vault.blindIndex(phone)
@@ -73,20 +89,49 @@ public struct PhoneAccounts: Sendable {
         )
         let template: MessageTemplate = kind == .signIn ? .signInCode(code) : .optOutCode(code)
         let store = self.store
-        let message = try await store.database.transaction { sql in
-            try await sql.raw(
-                "DELETE FROM verifications WHERE (phone_index = \(bind: index) AND kind = \(bind: kind.rawValue)) OR expires_at < \(bind: now - 86_400_000)"
-            ).run()
-            try await sql.raw(
-                """
-                INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at, kind)
-                VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now), \(bind: kind.rawValue))
-                """
-            ).run()
-            return try await MessageDispatcher.authorise(template, to: phone, by: act, store: store, on: sql).0
+        let codeGuard = CodeSendingGuard(policy: codes, store: store)
+        let message: AuthorisedMessage?
+        do {
+            message = try await store.database.transaction { sql in
+                // The same limits whether or not the code will be sent: their answers must not differ.
+                try await codeGuard.admit(phone: phone, phoneIndex: index, kind: kind, requester: requester, on: sql)
+                if kind == .numberOptOut, try await NumberSuppressions.isSuppressed(index, on: sql) {
+                    try await ProcessingGate.record(
+                        [
+                            ProcessingAct(
+                                purpose: .numberSuppression,
+                                actor: .anonymous,
+                                subject: nil,
+                                initiation: initiation,
+                                detail: "opt-out code not sent: the number already opted out"
+                            )
+                        ],
+                        store: store,
+                        on: sql
+                    )
+                    return nil
+                }
+                try await sql.raw(
+                    "DELETE FROM verifications WHERE (phone_index = \(bind: index) AND kind = \(bind: kind.rawValue)) OR expires_at < \(bind: now - 86_400_000)"
+                ).run()
+                try await sql.raw(
+                    """
+                    INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at, kind)
+                    VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now), \(bind: kind.rawValue))
+                    """
+                ).run()
+                return try await MessageDispatcher.authorise(template, to: phone, by: act, store: store, on: sql).0
+            }
+        } catch let refusal as CodeRefusal {
+            if refusal.trippedGuard { try await codeGuard.block(rangeOf: phone, initiation: initiation) }
+            await RateLimiter.logRefusal(refusal.limit, about: nil, initiation: initiation, store: store)
+            throw refusal
         }
         return PendingVerification(id: id, expiresIn: policy.codeLifetime, code: code, message: message)
     }
+
+    /// Number ranges that receive no code now, on every node: the pumping guard's operator metric.
+    public func blockedCodeRanges() async throws -> Int { try await CodeSendingGuard.blockedRanges(store: store) }
 
     private enum Attempt<T: Sendable>: Sendable {
         case redeemed(T)

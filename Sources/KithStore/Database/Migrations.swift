@@ -319,6 +319,31 @@ public enum Migrations {
                 "CREATE INDEX session_revocations_user ON session_revocations (user_id)",
             ]
         ),
+        Migration(
+            id: "0011-code-limits",
+            statements: [
+                // Codes sent, for the per-number limits and the pumping guard (GEN-08); kept a day.
+                """
+                CREATE TABLE code_sends (
+                    phone_index TEXT NOT NULL,
+                    range_key TEXT NOT NULL,
+                    network_key TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    sent_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX code_sends_number ON code_sends (phone_index, sent_at)",
+                "CREATE INDEX code_sends_range ON code_sends (range_key, sent_at)",
+                "CREATE INDEX code_sends_time ON code_sends (sent_at)",
+                """
+                CREATE TABLE code_range_blocks (
+                    range_key TEXT PRIMARY KEY,
+                    blocked_until BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }
 

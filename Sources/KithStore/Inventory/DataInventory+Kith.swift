@@ -18,8 +18,8 @@ extension DataInventory {
     /// is as good as absent (``RateLimiter`` treats a missing bucket as full), so deleting it changes
     /// nothing. The windows come from the limits Kith applies by default (SEC-05).
     enum BucketWindow {
-        static let codesPerNumber = RateLimitPolicy().codesPerNumber.secondsUntilFull
-        static let codesPerAddress = RateLimitPolicy().codesPerAddress.secondsUntilFull
+        static let codesPerAddress = CodeSendingPolicy().perAddress.secondsUntilFull
+        static let codesPerNetwork = CodeSendingPolicy().perNetwork.secondsUntilFull
         static let verifyPerAddress = RateLimitPolicy().verifyPerAddress.secondsUntilFull
         static let discoveryPerAddress = RateLimitPolicy().discoveryUploadsPerAddress.secondsUntilFull
         /// ``ContactDiscovery``'s default quota of new numbers per account (CON-07).
@@ -27,7 +27,7 @@ extension DataInventory {
         /// `requestConnection`'s limit per account.
         static let connectionRequests = RateLimit.perDay(100, burst: 100).secondsUntilFull
         static let longest = [
-            codesPerNumber, codesPerAddress, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
+            codesPerAddress, codesPerNetwork, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
         ].max()!
     }
 
@@ -196,14 +196,13 @@ extension DataInventory {
                             category: .phoneNumberKeyedHash,
                             subject: .numberHolder,
                             purposes: [.abusePrevention],
-                            retention: .window(
-                                seconds: BucketWindow.codesPerNumber,
-                                after: "updated_at",
-                                unit: .seconds
-                            ),
+                            // No longer written (the number's limits read `code_sends`, issue 15); declared so
+                            // that buckets written before are swept, 36 minutes after their last use.
+                            retention: .window(seconds: 2_160, after: "updated_at", unit: .seconds),
                             export: .notExported("gone within the hour")
                         ),
                         bucket("otp-ip:", ip: BucketWindow.codesPerAddress),
+                        bucket("otp-network:", ip: BucketWindow.codesPerNetwork),
                         bucket("verify-ip:", ip: BucketWindow.verifyPerAddress),
                         bucket("discovery-ip:", ip: BucketWindow.discoveryPerAddress),
                         KeyPattern(
@@ -271,6 +270,38 @@ extension DataInventory {
                 InventoryColumn("created_at", .activityTime, [.numberSuppression]),
                 InventoryColumn("evidence", .evidenceReference, [.numberSuppression, .securityLog]),
             ]
+        ),
+        InventoryTable(
+            "code_sends",
+            subjects: [
+                SubjectColumn(
+                    "phone_index",
+                    .numberHolder,
+                    export: .notExported("a counter of the codes of the last day; it expires by itself")
+                )
+            ],
+            retention: .window(seconds: Int64(CodeSendingPolicy.memorySeconds), after: "sent_at", unit: .milliseconds),
+            export: .notExported("a counter of the codes of the last day; it expires by itself"),
+            erase: .deleteRows,
+            note: "GEN-08: the codes sent in the last day, for the per-number limits and the pumping guard; the "
+                + "number, its range and the asker's network only as keyed hashes.",
+            columns: [
+                InventoryColumn("phone_index", .phoneNumberKeyedHash, [.abusePrevention]),
+                InventoryColumn("range_key", .phoneNumberKeyedHash, [.abusePrevention]),
+                InventoryColumn("network_key", .clientAddressKeyedHash, [.abusePrevention]),
+                InventoryColumn("kind", .usageCounter, [.abusePrevention]),
+                InventoryColumn("sent_at", .activityTime, [.abusePrevention]),
+            ]
+        ),
+        InventoryTable(
+            "code_range_blocks",
+            subjects: [],
+            retention: .untilExpiry(column: "blocked_until", unit: .milliseconds),
+            export: .notExported("not personal data"),
+            erase: .nothingToErase,
+            note: "GEN-08: number ranges the pumping guard stopped codes to, as keyed hashes of 10,000 numbers "
+                + "and more (no one's number); kept until the block ends.",
+            columns: [.technical("range_key"), .technical("blocked_until"), .technical("created_at")]
         ),
         InventoryTable(
             "outbound_messages",

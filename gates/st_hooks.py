@@ -3,7 +3,7 @@
 1. Authentication. Every operation is called as the fuzz test user (a real session made through the
    outbox, with every consent granted). Two exceptions: `signOut` revokes the token it is called
    with, so each signOut case gets a session of its own, minted on the spot (a fresh number, from a
-   fresh 127.0.0.x address so the per-address code limit is respected, not weakened); and
+   fresh loopback address so the per-address code limit is respected, not weakened); and
    `withdrawConsent` runs as a second person, so the fuzz user keeps the consents other operations
    need.
 
@@ -39,8 +39,8 @@ _server = KithServer(
     port=_port,
     outbox=os.environ["KITH_FUZZ_OUTBOX"],
     directory=Path(os.environ["KITH_GATES_WORKDIR"]) / "fuzz-mint",
-    # 127.0.0.2 … made the fuzz user; the minted sessions come from 127.0.10.x on.
-    addresses=SourceAddresses(per_address=8, block=10),
+    # 127.0.0.2 made the fuzz user; the minted sessions come from 127.10.x.1 on.
+    addresses=SourceAddresses(per_address=4, block=10),
 )
 _mint_lock = threading.Lock()
 _minted = 0

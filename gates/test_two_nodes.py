@@ -3,8 +3,9 @@ one database URL and one key file:
 
   * a session made on node A works on node B, and a sign-out on B ends it on A within 1 s although A's
     session cache holds it (the delay is in `<workdir>/two-nodes-summary.txt`);
-  * rate-limit buckets are shared: codes for one number requested alternately from A and B are
-    refused with 429 after the burst of 3 (not 6); the per-address burst of 10 holds across nodes too;
+  * the code limits are shared (GEN-08): one number's back-off and hourly limit, the per-address and
+    per-/24 bursts, and the pumping guard count the codes asked for on either node, and a range blocked
+    by one node is blocked on the other;
   * a withdrawal on A is honoured by B on the very next request;
   * concurrent writes on both nodes leave one intact processing log (`kith ledger verify`);
   * a connection made on A appears in suggestions on B within 2 s, and its removal leaves them
@@ -13,6 +14,7 @@ one database URL and one key file:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -31,7 +33,7 @@ def nodes():
     shared_dir.mkdir(exist_ok=True)
     key_file = shared_dir / "kith.keys"
     # One allocator of client addresses for both nodes: the buckets they key live in the shared store.
-    addresses = SourceAddresses(per_address=8, block=40)
+    addresses = SourceAddresses(per_address=4, block=40)
     a = KithServer("node-a", database_url=url, key_file=key_file, addresses=addresses).start()
     b = KithServer("node-b", database_url=url, key_file=key_file, addresses=addresses)
     try:
@@ -67,32 +69,60 @@ def test_session_from_a_works_on_b(nodes):
         out.write(f"sign-out on B refused by A after {delay * 1000:.0f} ms\n")
 
 
-def test_rate_limit_per_number_is_shared(nodes):
+def test_code_limits_per_number_are_shared(nodes):
+    """GEN-08: one number's back-off and hourly limit (3) count the codes of both nodes."""
     a, b = nodes
     phone = kithgates.new_phone()
-    source = "127.0.60.1"  # one client address, used for nothing else: its own burst (10) is not reached
-    statuses = []
-    for i in range(6):
-        node = (a, b)[i % 2]
+    source = "127.60.1.1"  # one client address, used for nothing else
+    answers = []
+    # (node, seconds to wait first): the back-off is 1 s, then 2 s, then 4 s (KITH_CODES_BACKOFF_SECONDS=1).
+    for node, wait in ((a, 0), (b, 0), (b, 1.1), (a, 0), (a, 2.1), (b, 4.1)):
+        time.sleep(wait)
         r = node.start_verification(phone, source_ip=source)
-        statuses.append(r.status)
+        answers.append(r.status)
         if r.status == 429:
             assert r.problem_code() == "rate-limited" and r.headers.get("retry-after"), r
-    assert statuses == [202, 202, 202, 429, 429, 429], (
-        f"codes for one number alternating between nodes answered {statuses}; the burst is 3 across all nodes"
+    assert answers == [202, 429, 202, 429, 202, 429], (
+        f"codes for one number alternating between nodes answered {answers}; the back-off and the hourly "
+        "limit of 3 hold across all nodes"
     )
 
 
-def test_rate_limit_per_address_is_shared(nodes):
+def test_code_limits_per_address_and_network_are_shared(nodes):
+    """GEN-08: the per-address burst (5) and the per-/24 burst (15) count the codes of both nodes."""
     a, b = nodes
-    source = "127.0.60.2"
-    statuses = []
-    for i in range(12):
-        node = (a, b)[i % 2]
-        statuses.append(node.start_verification(kithgates.new_phone(), source_ip=source).status)
-    assert statuses == [202] * 10 + [429, 429], (
-        f"codes from one address alternating between nodes answered {statuses}; the burst is 10 across all nodes"
+    answers = [(a, b)[i % 2].start_verification(kithgates.new_phone(), source_ip="127.61.0.1").status for i in range(7)]
+    assert answers == [202] * 5 + [429] * 2, (
+        f"codes from one address alternating between nodes answered {answers}; the burst is 5 across all nodes"
     )
+    # Fifteen addresses of one /24, three codes each: the network's burst of 15 is shared too.
+    answers = [
+        (a, b)[i % 2].start_verification(kithgates.new_phone(), source_ip=f"127.62.0.{2 + i // 3}").status
+        for i in range(17)
+    ]
+    assert answers == [202] * 15 + [429] * 2, (
+        f"codes from one /24 alternating between nodes answered {answers}; the burst is 15 across all nodes"
+    )
+
+
+def test_pumping_guard_is_shared(nodes):
+    """GEN-08: eight numbers of one range asked for from one network, alternately on both nodes, stop
+    codes to the range on both; each node's metric shows the block, read from the store."""
+    a, b = nodes
+    # A range is a number without its last four digits: +86 147 370x xxxx.
+    prefix = "+86147370" + str(kithgates._phone_rng.randrange(10))
+    numbers = [f"{prefix}{n:04d}" for n in kithgates._phone_rng.sample(range(10_000), 10)]
+    for number in numbers:
+        kithgates.record_phone(number)
+    answers = [
+        (a, b)[i % 2].start_verification(number, source_ip=f"127.63.0.{1 + i}").status
+        for i, number in enumerate(numbers[:9])
+    ]
+    assert answers == [202] * 7 + [429] * 2, f"eight numbers of one range from one /24 answered {answers}"
+    assert a.start_verification(numbers[9], source_ip="127.64.0.1").status == 429, "node A sends to a blocked range"
+    for node in (a, b):
+        metrics = node.client().get("/metrics", token=None).body.decode()
+        assert re.search(r"^kith_codes_blocked_ranges [1-9]", metrics, re.M), f"{node.name} does not report the block"
 
 
 def test_withdrawal_on_a_is_honoured_by_b_on_the_next_request(nodes):

@@ -92,7 +92,7 @@ struct CodeLimitTests {
             #expect(Set(refusals.map { $0.headers.map(\.name.canonicalName).sorted() }).count == 1)
             let metrics = try await app.call(.get, "/metrics").body
             for limit in ["otp-number", "otp-ip", "otp-range"] {
-                #expect(metrics.contains("kith_codes_refused_total{limit=\"\(limit)\"} 1"), "\(limit)")
+                #expect(metrics.contains("kith_limits_refused_total{limit=\"\(limit)\"} 1"), "\(limit)")
             }
         }
     }
@@ -121,7 +121,7 @@ struct CodeLimitTests {
             #expect(app.outboxMessages().count == 8)
             let metrics = try await app.call(.get, "/metrics").body
             #expect(metrics.contains("kith_codes_blocked_ranges 1"))
-            #expect(metrics.contains("kith_codes_ranges_blocked_total 1"))
+            #expect(metrics.contains("kith_limits_tripped_total{guard=\"otp-range\"} 1"))
             let event = try #require(
                 try await loggedEntries(app.services.store).last {
                     $0.detail.hasPrefix("codes to a number range stopped")

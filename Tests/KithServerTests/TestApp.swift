@@ -25,11 +25,13 @@ struct TestApp {
         clock: WallClock = .system,
         databaseURL: String? = nil,
         codes: CodeSendingPolicy = .seeding,
+        reads: ReadThrottlePolicy = ReadThrottlePolicy(),
         live: Bool = false,
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
         var configuration = KithConfiguration()
         configuration.codes = codes
+        configuration.reads = reads
         if live {
             // Over TCP on loopback, behind a "proxy" on loopback: the test names each client in X-Forwarded-For.
             configuration.port = 0

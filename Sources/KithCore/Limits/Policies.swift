@@ -128,3 +128,28 @@ public struct CodeSendingPolicy: Sendable, Equatable {
         sentToday == 0 ? 0 : backoffSeconds << min(sentToday - 1, 20)
     }
 }
+
+/// How much of other people's data one signed-in person may read (GEN-05, Weibo v. Maimai; issue 15 §4):
+/// profiles, connection lists, the second degree, suggestions and their explanations.
+///
+/// A person browsing reads a few dozen profiles in a sitting; a scraper reads thousands an hour. The
+/// bucket lets a busy person through (120 at once, 1,200 an hour); the detector stops whoever reads more
+/// different people in an hour than anyone browsing does.
+public struct ReadThrottlePolicy: Sendable, Equatable {
+    /// Reads per person, every kind together (`kith.reads.per.hour`; burst a tenth of it).
+    public var perUser = RateLimit.perHour(1200, burst: 120)
+    /// Different people one person may read within an hour (`kith.reads.distinct.people.hour`).
+    public var distinctPeoplePerHour = 300
+    /// How long the reads of a person the detector stopped stay stopped (`kith.reads.block.seconds`).
+    public var blockSeconds = 3600
+
+    public init() {}
+
+    /// A bucket no benchmark client reaches and no detector: for measuring the throttle's own cost.
+    public static var unreachable: ReadThrottlePolicy {
+        var policy = ReadThrottlePolicy()
+        policy.perUser = RateLimit(burst: 1e12, perSecond: 0)
+        policy.distinctPeoplePerHour = .max
+        return policy
+    }
+}

@@ -1,6 +1,5 @@
 import KithCore
 import KithStore
-import Prometheus
 
 extension KithServices {
     /// Sends a one-time code to a number the caller gave: parse, then let the code limits decide (per
@@ -9,7 +8,7 @@ extension KithServices {
     /// opt-out (CON-08).
     ///
     /// - Throws: every refusal as the same 429 problem with `Retry-After`, whatever the reason; the reason
-    ///   goes to `kith_codes_refused_total` only.
+    ///   goes to `kith_limits_refused_total` only.
     func sendCode(
         to text: String,
         kind: VerificationKind,
@@ -30,45 +29,10 @@ extension KithServices {
                 requester: CodeRequester(context),
                 initiation: context.initiation(operation)
             )
-        } catch let refusal as CodeRefusal {
-            metrics.makeCounter(descriptor: CodeMetrics.refused, labels: [("limit", refusal.limit)]).increment()
-            if refusal.trippedGuard { metrics.makeCounter(descriptor: CodeMetrics.rangesBlocked).increment() }
-            throw refusal.problem
+        } catch let refusal as LimitRefusal {
+            throw refused(refusal)
         }
         if let message = pending.message { try await messages.send(message) }
         return VerificationStarted(verificationId: pending.id, expiresIn: pending.expiresIn)
-    }
-}
-
-/// The operator's view of the code limits (GEN-08): counts by rule, never a number or an address.
-enum CodeMetrics {
-    /// `kith_codes_refused_total{limit}`.
-    static var refused: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "kith",
-            subsystem: "codes",
-            metricName: "refused",
-            unitName: "total",
-            helpText: "One-time codes not sent, by the rule that refused: otp-ip, otp-network, otp-number, otp-range."
-        )
-    }
-    /// `kith_codes_ranges_blocked_total`: ranges this node's requests made the pumping guard stop.
-    static var rangesBlocked: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "kith",
-            subsystem: "codes",
-            metricName: "ranges_blocked",
-            unitName: "total",
-            helpText: "Number ranges the pumping guard stopped codes to, tripped by requests to this node."
-        )
-    }
-    /// `kith_codes_blocked_ranges`: ranges receiving no code now, read from the store at each scrape.
-    static var blockedRanges: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "kith",
-            subsystem: "codes",
-            metricName: "blocked_ranges",
-            helpText: "Number ranges that receive no code now (any node's guard), read from the store."
-        )
     }
 }

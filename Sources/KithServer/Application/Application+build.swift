@@ -15,6 +15,8 @@ public struct KithOverrides: Sendable {
     public var keys: KithKeys?
     /// Benchmarks raise the per-address limits to time more requests than one client may send.
     public var rateLimits = RateLimitPolicy()
+    /// Benchmarks turn the read throttle off to measure what it costs (GEN-05); a server never does.
+    public var throttleReads = true
 
     public init(
         clock: WallClock = .system,
@@ -39,6 +41,8 @@ public struct KithServices: Sendable {
     public let network: SocialNetwork
     public let suggestions: PeopleYouMayKnow
     public let messages: MessageDispatcher
+    /// The read throttle (GEN-05); `nil` only in a benchmark that measures its cost.
+    public let reads: ReadThrottle?
     public let metrics: PrometheusCollectorRegistry
     public let rateLimits: RateLimitPolicy
     public let defaultRegion: PhoneNumber.Region
@@ -68,6 +72,7 @@ public func buildApplication(
         network: network,
         suggestions: PeopleYouMayKnow(network: network),
         messages: MessageDispatcher(gateway: gateway, store: store),
+        reads: overrides.throttleReads ? ReadThrottle(store: store, policy: configuration.reads) : nil,
         metrics: PrometheusCollectorRegistry(),
         rateLimits: overrides.rateLimits,
         defaultRegion: configuration.defaultRegion,
@@ -93,7 +98,7 @@ public func buildApplication(
             database, GraphReplicaService(network: network, logger: logger),
             RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
             SessionRevocationFeed(store: store, logger: logger),
-        ],
+        ] + (services.reads.map { [ReadThrottleSync(throttle: $0, logger: logger)] } ?? []),
         logger: logger
     )
     app.beforeServerStarts {

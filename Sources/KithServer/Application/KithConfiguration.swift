@@ -42,6 +42,9 @@ import SystemPackage
 ///     `per.address.hour` (10), `per.network.hour` (30), `suppressed.per.day` (1), `pumping.numbers` (8),
 ///     `pumping.networks` (2), `pumping.window.seconds` (3600, at most 86400), `pumping.block.seconds`
 ///     (86400) (`KITH_CODES_PER_NUMBER_HOUR`, …).
+///   - `kith.reads.*` (ints, optional): how much of other people's data one person may read (GEN-05;
+///     defaults in ``ReadThrottlePolicy``): `per.hour` (1200, burst a tenth), `distinct.people.hour`
+///     (300), `block.seconds` (3600) (`KITH_READS_PER_HOUR`, …).
 ///   - `kith.retention.sweep.seconds` (int, optional, default: `600`): seconds between two sweeps of
 ///     the data past its retention in the data inventory (SEC-05); at least 1
 ///     (`KITH_RETENTION_SWEEP_SECONDS`).
@@ -65,6 +68,8 @@ public struct KithConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// When a one-time code may be sent (GEN-08).
     public var codes = CodeSendingPolicy()
+    /// How much of other people's data a person may read (GEN-05).
+    public var reads = ReadThrottlePolicy()
 
     public init() {}
 
@@ -112,6 +117,7 @@ public struct KithConfiguration: Sendable {
             )
         }
         codes = try Self.codes(kith.scoped(to: "codes"))
+        reads = try Self.reads(kith.scoped(to: "reads"))
         retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)
         guard retentionSweepSeconds >= 1 else {
             throw KithError.invalid("KITH_RETENTION_SWEEP_SECONDS", "Use a whole number of seconds, at least 1.")
@@ -122,11 +128,7 @@ public struct KithConfiguration: Sendable {
     static func codes(_ reader: ConfigReader) throws -> CodeSendingPolicy {
         var codes = CodeSendingPolicy()
         func read(_ key: String, _ value: inout Int, atMost: Int = .max) throws {
-            value = reader.int(forKey: ConfigKey(key.split(separator: ".").map(String.init)), default: value)
-            guard (1...atMost).contains(value) else {
-                let name = "KITH_CODES_" + String(key.uppercased().map { $0 == "." ? "_" : $0 })
-                throw KithError.invalid(name, "Use a whole number from 1 to \(atMost).")
-            }
+            try Self.read(reader, "codes", key, &value, atMost: atMost)
         }
         try read("per.number.hour", &codes.perNumberPerHour)
         try read("per.number.day", &codes.perNumberPerDay)
@@ -143,6 +145,34 @@ public struct KithConfiguration: Sendable {
         try read("pumping.window.seconds", &codes.pumping.windowSeconds, atMost: CodeSendingPolicy.memorySeconds)
         try read("pumping.block.seconds", &codes.pumping.blockSeconds)
         return codes
+    }
+
+    /// The read throttle (`kith.reads.*`); every figure at least 1.
+    static func reads(_ reader: ConfigReader) throws -> ReadThrottlePolicy {
+        var reads = ReadThrottlePolicy()
+        var perHour = 1200
+        try read(reader, "reads", "per.hour", &perHour)
+        reads.perUser = .perHour(Double(perHour), burst: Double(max(1, perHour / 10)))
+        try read(reader, "reads", "distinct.people.hour", &reads.distinctPeoplePerHour)
+        try read(reader, "reads", "block.seconds", &reads.blockSeconds)
+        return reads
+    }
+
+    /// Reads `prefix.key` as a whole number from 1 to `atMost`, or throws naming its environment variable.
+    static func read(
+        _ reader: ConfigReader,
+        _ prefix: String,
+        _ key: String,
+        _ value: inout Int,
+        atMost: Int = .max
+    )
+        throws
+    {
+        value = reader.int(forKey: ConfigKey(key.split(separator: ".").map(String.init)), default: value)
+        guard (1...atMost).contains(value) else {
+            let name = "KITH_\(prefix)_\(key)".uppercased().map { $0 == "." ? "_" : $0 }
+            throw KithError.invalid(String(name), "Use a whole number from 1 to \(atMost).")
+        }
     }
 
     /// Whether `host` is a loopback address or name, where plain HTTP never leaves the machine.

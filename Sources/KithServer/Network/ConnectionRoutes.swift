@@ -114,6 +114,7 @@ struct ConnectionRoutes {
             if let after, after.unicodeScalars.count > 64 {
                 throw KithError.invalid("after", "This is not a page cursor.")
             }
+            try await services.throttleRead(by: viewer, of: owner, context: context, operation: "listConnections")
             let page = try await network.connections(of: owner, viewer: viewer, after: after, limit: limit)
             return JSONResponse(
                 ConnectionsResponse(connections: page, next: page.count == limit ? page.last?.userId.rawValue : nil)
@@ -136,6 +137,7 @@ struct ConnectionRoutes {
         api.add(.get, "/v1/me/network/second-degree", "listSecondDegree") { request, context in
             let user = try context.requireUser().user
             let limit = try request.limit(default: 50, maximum: 200)
+            try await services.throttleRead(by: user, of: nil, context: context, operation: "listSecondDegree")
             return JSONResponse(
                 SecondDegreeResponse(
                     people: try await services.suggestions.secondDegree(

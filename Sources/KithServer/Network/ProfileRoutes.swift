@@ -63,6 +63,7 @@ struct ProfileRoutes {
             let viewer = try context.requireUser().user
             let owner = try context.userParameter()
             let locale = try request.locale()
+            try await services.throttleRead(by: viewer, of: owner, context: context, operation: "getProfile")
             return JSONResponse(try await profile(of: owner, for: viewer, locale: locale))
         }
 

@@ -88,10 +88,13 @@ struct SuggestionRoutes {
     func register(on api: API) {
         api.add(.get, "/v1/me/suggestions", "listSuggestions") { request, context in
             let user = try context.requireUser().user
+            let limit = try request.limit(default: 10, maximum: 50)
+            let locale = try request.locale()
+            try await services.throttleRead(by: user, of: nil, context: context, operation: "listSuggestions")
             let list = try await services.suggestions.list(
                 for: user,
-                limit: try request.limit(default: 10, maximum: 50),
-                locale: try request.locale(),
+                limit: limit,
+                locale: locale,
                 initiation: context.initiation("listSuggestions")
             )
             return JSONResponse(list)
@@ -109,11 +112,19 @@ struct SuggestionRoutes {
 
         api.add(.get, "/v1/me/suggestions/{userId}/explanation", "explainSuggestion") { request, context in
             let user = try context.requireUser().user
+            let explainedUser = try context.userParameter()
+            let locale = try request.locale()
+            try await services.throttleRead(
+                by: user,
+                of: explainedUser,
+                context: context,
+                operation: "explainSuggestion"
+            )
             guard
                 let explained = try await services.suggestions.explain(
-                    try context.userParameter(),
+                    explainedUser,
                     for: user,
-                    locale: try request.locale(),
+                    locale: locale,
                     initiation: context.initiation("explainSuggestion")
                 )
             else {

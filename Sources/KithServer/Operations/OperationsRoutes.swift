@@ -30,7 +30,10 @@ struct OperationsRoutes {
         api.add(.get, "/metrics", "getMetrics") { _, _ in
             // Read from the store at each scrape: every node reports the ranges blocked by any (GEN-08).
             if let blocked = try? await services.accounts.blockedCodeRanges() {
-                services.metrics.makeGauge(descriptor: CodeMetrics.blockedRanges).set(Double(blocked))
+                services.metrics.makeGauge(descriptor: LimitMetrics.blockedRanges).set(Double(blocked))
+            }
+            if let reads = services.reads, let blocked = try? await reads.blockedReaders() {
+                services.metrics.makeGauge(descriptor: LimitMetrics.blockedReaders).set(Double(blocked))
             }
             var buffer: [UInt8] = []
             services.metrics.emit(into: &buffer)

@@ -59,7 +59,7 @@ public struct PhoneAccounts: Sendable {
     /// answered as sent and never sent (``PendingVerification/message`` is `nil`): a refusal would tell
     /// the asker that the number's holder opted out (CON-08).
     ///
-    /// - Throws: ``CodeRefusal`` when a limit refuses; nothing is written but, for a tripped pumping
+    /// - Throws: ``LimitRefusal`` when a limit refuses; nothing is written but, for a tripped pumping
     ///   guard, the range's block and its security event.
     public func startVerification(
         phone: PhoneNumber,
@@ -122,7 +122,7 @@ public struct PhoneAccounts: Sendable {
                 ).run()
                 return try await MessageDispatcher.authorise(template, to: phone, by: act, store: store, on: sql).0
             }
-        } catch let refusal as CodeRefusal {
+        } catch let refusal as LimitRefusal {
             if refusal.trippedGuard { try await codeGuard.block(rangeOf: phone, initiation: initiation) }
             await RateLimiter.logRefusal(refusal.limit, about: nil, initiation: initiation, store: store)
             throw refusal

@@ -320,7 +320,7 @@ public enum Migrations {
             ]
         ),
         Migration(
-            id: "0011-code-limits",
+            id: "0011-code-and-read-limits",
             statements: [
                 // Codes sent, for the per-number limits and the pumping guard (GEN-08); kept a day.
                 """
@@ -340,6 +340,23 @@ public enum Migrations {
                     range_key TEXT PRIMARY KEY,
                     blocked_until BIGINT NOT NULL,
                     created_at BIGINT NOT NULL
+                )
+                """,
+                // Whom each person read in each hour, and the readers the bulk-read detector stopped (GEN-05).
+                """
+                CREATE TABLE read_subjects (
+                    reader_id TEXT NOT NULL,
+                    subject_id TEXT NOT NULL,
+                    hour BIGINT NOT NULL,
+                    read_at BIGINT NOT NULL,
+                    PRIMARY KEY (reader_id, subject_id, hour)
+                )
+                """,
+                "CREATE INDEX read_subjects_time ON read_subjects (read_at)",
+                """
+                CREATE TABLE read_blocks (
+                    user_id TEXT PRIMARY KEY,
+                    blocked_until BIGINT NOT NULL
                 )
                 """,
             ]

@@ -26,8 +26,11 @@ extension DataInventory {
         static let discoveryQuota = RateLimit.perDay(100, burst: 2000).secondsUntilFull
         /// `requestConnection`'s limit per account.
         static let connectionRequests = RateLimit.perDay(100, burst: 100).secondsUntilFull
+        /// ``ReadThrottle``'s bucket per reader (GEN-05).
+        static let reads = ReadThrottlePolicy().perUser.secondsUntilFull
         static let longest = [
             codesPerAddress, codesPerNetwork, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
+            reads,
         ].max()!
     }
 
@@ -219,6 +222,19 @@ extension DataInventory {
                             export: .toSubject
                         ),
                         KeyPattern(
+                            "reads:",
+                            "<user id>",
+                            category: .userIdentifier,
+                            subject: .user,
+                            purposes: [.abusePrevention],
+                            retention: .window(
+                                seconds: BucketWindow.reads,
+                                after: "updated_at",
+                                unit: .seconds
+                            ),
+                            export: .notExported("a counter of the last minutes; it expires by itself")
+                        ),
+                        KeyPattern(
                             "connection-requests:",
                             "<user id>",
                             category: .userIdentifier,
@@ -291,6 +307,37 @@ extension DataInventory {
                 InventoryColumn("network_key", .clientAddressKeyedHash, [.abusePrevention]),
                 InventoryColumn("kind", .usageCounter, [.abusePrevention]),
                 InventoryColumn("sent_at", .activityTime, [.abusePrevention]),
+            ]
+        ),
+        InventoryTable(
+            "read_subjects",
+            subjects: [
+                SubjectColumn("reader_id", export: .notExported("a count of the last hour; it expires by itself")),
+                SubjectColumn(
+                    "subject_id",
+                    .user,
+                    export: .notExported("who read whom is the reader's, kept two hours to stop scraping")
+                ),
+            ],
+            retention: .window(seconds: 7_200, after: "read_at", unit: .milliseconds),
+            export: .notExported("a count of the last hour; it expires by itself"),
+            erase: .deleteRows,
+            note: "GEN-05: the different people each person read in each hour, for the bulk-read detector.",
+            columns: [
+                InventoryColumn("reader_id", .userIdentifier, [.abusePrevention]),
+                InventoryColumn("subject_id", .userIdentifier, [.abusePrevention]),
+                InventoryColumn("hour", .activityTime, [.abusePrevention]),
+                InventoryColumn("read_at", .activityTime, [.abusePrevention]),
+            ]
+        ),
+        InventoryTable(
+            "read_blocks",
+            subjects: [SubjectColumn("user_id")],
+            retention: .untilExpiry(column: "blocked_until", unit: .milliseconds),
+            note: "GEN-05: people whose reads the bulk-read detector stopped, until when.",
+            columns: [
+                InventoryColumn("user_id", .userIdentifier, [.abusePrevention]),
+                InventoryColumn("blocked_until", .activityTime, [.abusePrevention]),
             ]
         ),
         InventoryTable(
@@ -501,6 +548,16 @@ extension DataInventory {
             retention: .window(seconds: 10, after: "at", unit: .milliseconds),
             rebuiltFrom: ["connections"],
             erase: "recomputed every 10 seconds"
+        ),
+        InMemoryHolder(
+            "ReadThrottle",
+            holds: "per reader on this node: the read bucket, the people read this hour, a detector block",
+            categories: [.userIdentifier, .usageCounter],
+            subjects: [.user],
+            purposes: [.abusePrevention],
+            retention: .whileProcessRuns,
+            rebuiltFrom: ["rate_buckets", "read_subjects", "read_blocks"],
+            erase: "a reader idle for ten minutes is forgotten; the hour's people are dropped when the hour ends"
         ),
         InMemoryHolder(
             "SessionCache",

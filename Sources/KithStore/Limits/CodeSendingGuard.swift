@@ -15,26 +15,6 @@ public struct CodeRequester: Sendable {
     }
 }
 
-/// Why Kith did not send a code: thrown by ``PhoneAccounts/startVerification(phone:kind:requester:initiation:)``.
-///
-/// The client is told none of this: every refusal is the same 429 answer with `Retry-After`, whatever the
-/// reason, so the asker learns nothing about the number (GEN-08). The reason is for the operator's metric
-/// and the security log.
-public struct CodeRefusal: Error, Sendable, Equatable {
-    /// Which rule refused: `otp-ip`, `otp-network`, `otp-number` (the number's own limits, its opt-out
-    /// included) or `otp-range` (the pumping guard).
-    public var limit: String
-    /// Seconds until the rule could let a code through.
-    public var retryAfter: Int
-    /// Whether this request tripped the pumping guard and stopped codes to its number range.
-    public var trippedGuard: Bool
-
-    /// The answer every refusal gets.
-    public var problem: KithError {
-        KithError(.rateLimited, detail: "Too many requests; try again later.", retryAfter: retryAfter)
-    }
-}
-
 /// Decides, in the transaction that issues a code, whether Kith may send it, and remembers the send
 /// (GEN-08, ACC-12, CON-08; issue 15 §1). Everything is in the store, so every node applies the same
 /// counts.
@@ -54,7 +34,7 @@ struct CodeSendingGuard {
     }
 
     /// Admits a code of `kind` to `phone` asked for by `requester`, recording it; or throws a
-    /// ``CodeRefusal`` and writes nothing, so the caller's transaction rolls back.
+    /// ``LimitRefusal`` and writes nothing, so the caller's transaction rolls back.
     func admit(
         phone: PhoneNumber,
         phoneIndex: String,
@@ -70,7 +50,7 @@ struct CodeSendingGuard {
         if let until = try await sql.raw(
             "SELECT blocked_until FROM code_range_blocks WHERE range_key = \(bind: range) AND blocked_until > \(bind: now)"
         ).first()?.decode(column: "blocked_until", as: Int64.self) {
-            throw CodeRefusal(limit: "otp-range", retryAfter: Self.seconds(until - now), trippedGuard: false)
+            throw LimitRefusal(limit: "otp-range", retryAfter: Self.seconds(until - now), trippedGuard: false)
         }
         let network = store.vault.keyedDigest("ip-network", requester.network)
         try await take("otp-ip:" + store.vault.keyedDigest("ip", requester.address), policy.perAddress, on: sql)
@@ -85,13 +65,13 @@ struct CodeSendingGuard {
         ).run()
     }
 
-    /// A token bucket of the requester's, refused as a ``CodeRefusal``.
+    /// A token bucket of the requester's, refused as a ``LimitRefusal``.
     private func take(_ bucket: String, _ limit: RateLimit, on sql: any SQLDatabase) async throws {
         do {
             _ = try await RateLimiter.take(bucket, limit: limit, store: store, on: sql)
         } catch let error as KithError where error.code == .rateLimited {
             let kind = String(bucket.prefix { $0 != ":" })
-            throw CodeRefusal(limit: kind, retryAfter: error.retryAfter ?? 1, trippedGuard: false)
+            throw LimitRefusal(limit: kind, retryAfter: error.retryAfter ?? 1, trippedGuard: false)
         }
     }
 
@@ -122,7 +102,7 @@ struct CodeSendingGuard {
             waits.append(last + Int64(policy.backoff(sentToday: sent.count)) * 1000 - now)
         }
         if let wait = waits.max(), wait > 0 {
-            throw CodeRefusal(limit: "otp-number", retryAfter: Self.seconds(wait), trippedGuard: false)
+            throw LimitRefusal(limit: "otp-number", retryAfter: Self.seconds(wait), trippedGuard: false)
         }
     }
 
@@ -147,7 +127,7 @@ struct CodeSendingGuard {
         let numbers = try (row?.decode(column: "numbers", as: Int.self) ?? 0) + 1
         let networks = try (row?.decode(column: "networks", as: Int.self) ?? 0) + 1
         guard numbers >= guardPolicy.distinctNumbers, networks <= guardPolicy.maxNetworks else { return }
-        throw CodeRefusal(limit: "otp-range", retryAfter: guardPolicy.blockSeconds, trippedGuard: true)
+        throw LimitRefusal(limit: "otp-range", retryAfter: guardPolicy.blockSeconds, trippedGuard: true)
     }
 
     /// Stops codes to the range of `phone` and logs the security event, with counts only (SEC-01).

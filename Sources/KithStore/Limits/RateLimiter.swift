@@ -76,3 +76,26 @@ public struct RateLimiter: Sendable {
         }
     }
 }
+
+/// Why a limit refused a request: thrown by the code limits (``PhoneAccounts/startVerification(phone:kind:requester:initiation:)``)
+/// and the read throttle (``ReadThrottle/take(_:reading:initiation:)``).
+///
+/// The client is told none of this: every refusal is the same 429 answer with `Retry-After`, whatever the
+/// reason, so the asker learns nothing about the number or the person (GEN-08). The reason is for the
+/// operator's metric and the security log.
+public struct LimitRefusal: Error, Sendable, Equatable {
+    /// Which rule refused: `otp-ip`, `otp-network`, `otp-number` (the number's own limits, its opt-out
+    /// included), `otp-range` (the pumping guard), `reads` (a person's read bucket) or `bulk-reading`
+    /// (the bulk-read detector).
+    public var limit: String
+    /// Seconds until the rule could let the request through.
+    public var retryAfter: Int
+    /// Whether this request tripped a guard (the pumping guard, the bulk-read detector) that now stops
+    /// every request of its kind for a while.
+    public var trippedGuard: Bool
+
+    /// The answer every refusal gets.
+    public var problem: KithError {
+        KithError(.rateLimited, detail: "Too many requests; try again later.", retryAfter: retryAfter)
+    }
+}

@@ -97,6 +97,8 @@ struct HTTPBench: AsyncParsableCommand {
         configuration.port = port
         configuration.smsOutbox = directory.appendingPathComponent("outbox.jsonl").path
         configuration.codes = .seeding
+        // wrk reads as one person as fast as it can: the throttle runs on every read, never refuses one.
+        configuration.reads = .unreachable
         let inbox = BenchCodeInbox(codeLength: VerificationPolicy().codeLength)
         let (app, services) = try await buildApplication(
             configuration: configuration,
@@ -186,6 +188,9 @@ struct HTTPBench: AsyncParsableCommand {
                 + "signed in by SMS code, \(population.connections) accepted connections; the viewer has "
                 + "\(viewerConnections) connections and \(population.secondDegree) people two steps away"
         )
+        if let reads = services.reads {
+            try await Self.printThrottleCost(reads, viewer: population.viewer.user, other: population.other.user)
+        }
         let chosen = only.map { Set($0.split(separator: ",").map(String.init) + ["ceiling"]) }
         let scenarios = scenarios(for: population).filter { chosen?.contains($0.name) ?? true }
         for scenario in scenarios { try await scenario.check() }
@@ -257,6 +262,32 @@ struct HTTPBench: AsyncParsableCommand {
                 expect: .secondDegree
             ),
         ]
+    }
+
+    /// What the read throttle adds to each throttled request (GEN-05, issue 15 §4): the time of
+    /// ``ReadThrottle/take(_:reading:initiation:)`` for a reader the node knows, as `listSuggestions` calls it
+    /// (no person read) and as `getProfile` does (one person), 200,000 calls each, p50 and p99; and one
+    /// synchronisation with the store.
+    static func printThrottleCost(_ reads: ReadThrottle, viewer: UserID, other: UserID) async throws {
+        let initiation = Initiation(kind: .userRequest, action: "bench")
+        for (label, subject) in [("suggestions (no person read)", nil), ("profile (one person read)", other)] {
+            var micros: [Double] = []
+            micros.reserveCapacity(200_000)
+            for _ in 0..<200_000 {
+                let start = ContinuousClock.now
+                try await reads.take(viewer, reading: subject, initiation: initiation)
+                let elapsed = ContinuousClock.now - start
+                micros.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+            }
+            micros.sort()
+            print(
+                "read throttle, \(label): p50 \(String(format: "%.2f", micros[micros.count / 2])) µs, p99 "
+                    + String(format: "%.2f", micros[micros.count * 99 / 100]) + " µs per request"
+            )
+        }
+        let start = ContinuousClock.now
+        try await reads.synchronise()
+        print("read throttle synchronisation (1 reader): \(ContinuousClock.now - start)")
     }
 
     /// The first three fields of `/proc/loadavg`.

@@ -62,7 +62,7 @@ struct ConsentFlowTests {
             #expect(granted == ["contact-discovery"])
             let record = try #require((mine.json["records"] as? [[String: Any]])?.first)
             #expect(record["initialState"] as? String == "unchecked")
-            #expect(record["noticeVersion"] as? Int == 1)
+            #expect(record["noticeVersion"] as? Int == PurposeCatalogue.standard.current.version)
             #expect((record["evidence"] as? String)?.hasPrefix("log:") == true)
         }
     }

@@ -408,7 +408,10 @@ struct SuggestionAPITests {
         }
     }
 
-    @Test("PYM-01 they have your number needs the viewers specific consent", arguments: Backend.enabled)
+    @Test(
+        "PYM-01 PYM-04 they have your number needs the viewer's consent and the uploader's own, both ways",
+        arguments: Backend.enabled
+    )
     func reverseContacts(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.person(1, name: "Ling")
@@ -421,6 +424,10 @@ struct SuggestionAPITests {
             try await app.consentTo("personalised", viewer)
             #expect(!(try await app.suggestions(viewer).ids.contains(uploader.id)), "only signal is 'has your number'")
             try await app.consentTo("reverseContactSuggestions", viewer)
+            // The uploader agreed to contact discovery only: the reason would tell the viewer what is in the
+            // uploader's address book, so neither the reason nor the suggestion appears.
+            #expect(!(try await app.suggestions(viewer).ids.contains(uploader.id)), "the uploader did not agree")
+            try await app.consentTo("suggestMeToMyContacts", uploader)
             #expect(try await app.reasons(viewer, for: uploader).map { $0["code"] } == ["they-have-your-number"])
             // The uploader, for their part, sees "you have their number".
             try await app.consentTo("personalised", uploader)
@@ -428,10 +435,35 @@ struct SuggestionAPITests {
                 try await app.reasons(uploader, for: viewer)
                     == [["code": "you-have-their-number", "text": "You have their number in your contacts"]]
             )
-            // The uploader stops being discoverable: the reason needs it, so the suggestion goes.
-            _ = try await app.call(.put, "/v1/me/discoverability", token: uploader.token, json: ["discoverable": false])
+            // Either consent withdrawn, the suggestion goes, on the next request.
+            _ = try await app.call(.delete, "/v1/me/consents/suggest-me-to-my-contacts", token: uploader.token)
             #expect(!(try await app.suggestions(viewer).ids.contains(uploader.id)))
+            try await app.consentTo("suggestMeToMyContacts", uploader)
+            #expect(try await app.suggestions(viewer).ids.contains(uploader.id))
+            _ = try await app.call(.delete, "/v1/me/consents/reverse-contact-suggestions", token: viewer.token)
+            #expect(!(try await app.suggestions(viewer).ids.contains(uploader.id)))
+            #expect(
+                try await app.call(.get, "/v1/me/suggestions/\(uploader.id)/explanation", token: viewer.token).status
+                    == .notFound
+            )
         }
+    }
+
+    @Test("PYM-04 the notice says what each contact purpose does and does not do, in both languages")
+    func contactPurposeTexts() throws {
+        let notice = PurposeCatalogue.standard.current
+        let mine = try #require(notice.purpose(.suggestMeToMyContacts))
+        #expect(mine.basis == .consent && mine.consentRequiredSince == notice.version)
+        #expect(mine.description.en.contains("they learn from it that your address book holds their number"))
+        #expect(mine.description.zhCN.contains("他们由此得知您的通讯录里有他们的号码"))
+        #expect(mine.description.en.hasSuffix("Off by default."))
+        let discovery = try #require(notice.purpose(.contactDiscovery))
+        #expect(discovery.description.en.contains("does not by itself make you suggested"))
+        let reverse = try #require(notice.purpose(.reverseContactSuggestions))
+        #expect(reverse.description.en.contains("who themselves agreed"))
+        // Narrowing changes: consents given under version 1 still count.
+        #expect(PurposeCatalogue.standard.consentIsCurrent(for: .reverseContactSuggestions, givenUnder: 1))
+        #expect(!PurposeCatalogue.standard.consentIsCurrent(for: .suggestMeToMyContacts, givenUnder: 1))
     }
 
     @Test("PYM-04 reasons rederive from the data in both languages", arguments: Backend.enabled)

@@ -135,7 +135,7 @@ struct SpineTests {
             }
             try await store.database.transaction { sql in
                 try await sql.raw(
-                    "UPDATE consents SET notice_version = 2, text_sha256 = \(bind: record.textSHA256), initial_state = 'unchecked', locale = 'en' WHERE id = \(bind: record.id)"
+                    "UPDATE consents SET notice_version = 1, text_sha256 = \(bind: record.textSHA256), initial_state = 'unchecked', locale = 'en' WHERE id = \(bind: record.id)"
                 ).run()
             }
             #expect(!(try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey).isIntact))

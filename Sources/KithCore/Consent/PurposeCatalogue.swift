@@ -37,6 +37,9 @@ extension PurposeID {
     public static let discoverableByPhone: PurposeID = "discoverable-by-phone"
     /// "Suggest to me people whose address books contain my number" (PYM-01, Ling v. Douyin).
     public static let reverseContactSuggestions: PurposeID = "reverse-contact-suggestions"
+    /// "People whose numbers I have may see me suggested, with that reason" (PYM-04, issue 15 §2): the
+    /// uploader's own consent to what "they have your number" tells the person suggested.
+    public static let suggestMeToMyContacts: PurposeID = "suggest-me-to-my-contacts"
     /// People-you-may-know ranked from the user's network and profile (PYM-02).
     public static let personalisedSuggestions: PurposeID = "personalised-suggestions"
     /// A non-user's "never match or contact this number" request (CON-08, DSR-10).
@@ -50,7 +53,7 @@ extension PurposeID {
 
 extension PurposeCatalogue {
     /// The catalogue Kith ships.
-    public static let standard = PurposeCatalogue(notices: [.version1])
+    public static let standard = PurposeCatalogue(notices: [.version1, .version2])
 }
 
 extension PrivacyNotice {
@@ -221,5 +224,85 @@ extension PrivacyNotice {
         ],
         rights: rightsText,
         changeSummary: LocalizedText(zhCN: "首次发布。", en: "First publication.")
+    )
+
+    /// Version 2 (PYM-04, GEN-08, GEN-05; issue 15): "they have your number" is shown only when the
+    /// uploader agreed to it under its own purpose; the texts of contact discovery and of reverse
+    /// suggestions say so; abuse prevention keeps sign-in code counts a day and reading counts two hours.
+    ///
+    /// Both changes narrow what is done, so consents given under version 1 still count
+    /// (``Purpose/consentRequiredSince`` stays 1); the new purpose needs a consent of version 2.
+    public static let version2: PrivacyNotice = {
+        var notice = version1
+        notice.version = 2
+        notice.publishedOn = "2026-12-01"
+        notice.changeSummary = LocalizedText(
+            zhCN: "新增“让我通讯录里的人看到对我的推荐”：只有您打开它，有您号码的人才会看到“对方有您的号码”这一推荐理由；"
+                + "仅上传通讯录不再会让您以此理由被推荐。防止滥用的计数：验证码保存一天，浏览计数保存两小时。",
+            en: "New: 'people whose numbers I have may see me suggested'. Only when you turn it on do the people "
+                + "whose numbers you have see you suggested with the reason 'they have your number'; uploading "
+                + "your address book alone no longer does. Abuse prevention: sign-in code counts are kept a day, "
+                + "reading counts two hours."
+        )
+        notice.purposes = notice.purposes.flatMap { purpose -> [Purpose] in
+            var purpose = purpose
+            switch purpose.id {
+            case .contactDiscovery:
+                purpose.description = LocalizedText(
+                    zhCN: purpose.description.zhCN + "上传通讯录本身不会让您以“对方有您的号码”为理由被推荐给通讯录里的人。",
+                    en: purpose.description.en + " Uploading your address book does not by itself make you "
+                        + "suggested to the people in it with the reason 'they have your number'."
+                )
+                return [purpose]
+            case .reverseContactSuggestions:
+                purpose.description = LocalizedText(
+                    zhCN: "打开后，我们会把通讯录里有您号码、并且自己同意“让我通讯录里的人看到对我的推荐”的用户推荐给您，"
+                        + "理由注明“对方有您的号码”。默认关闭。",
+                    en: "When on, we suggest to you users whose address books contain your number and who themselves "
+                        + "agreed that the people whose numbers they have may see them suggested, with the reason "
+                        + "'they have your number'. Off by default."
+                )
+                return [purpose, suggestMeToMyContacts]
+            case .abusePrevention:
+                purpose.retention = LocalizedText(
+                    zhCN: "仅在限额的时间窗口内保存，之后删除：验证码计数 1 天，浏览计数 2 小时，人脉请求 1 天，通讯录匹配额度 20 天。",
+                    en: "Only for the window of each limit, then deleted: a day for sign-in code counts, two hours "
+                        + "for reading counts, a day for connection requests, 20 days for the address-book quota."
+                )
+                purpose.description = LocalizedText(
+                    zhCN: "为防止验证码轰炸、号码枚举、批量抓取和骚扰，我们按您的客户端 IP 地址及其网段、手机号码或账号计数请求次数，"
+                        + "并记录一小时内您浏览了哪些人的资料。IP 地址和号码只以带密钥的哈希保存，从不保存原文。",
+                    en: "To stop code pumping, number enumeration, scraping and spam we count requests per client IP "
+                        + "address and its network, per phone number and per account, and note whose data you read "
+                        + "within the hour. Addresses and numbers are kept only as keyed hashes, never as themselves."
+                )
+                return [purpose]
+            default:
+                return [purpose]
+            }
+        }
+        return notice
+    }()
+
+    /// PYM-04: the uploader's own consent to being suggested, with the reason "they have your number", to
+    /// the people whose numbers they uploaded (who see it only with their reverse-suggestion consent).
+    static let suggestMeToMyContacts = Purpose(
+        id: .suggestMeToMyContacts,
+        basis: .consent,
+        dataCategories: ["contact-edges"],
+        retentionDays: nil,
+        retention: LocalizedText(zhCN: "直至您关闭。", en: "Until you turn it off."),
+        title: LocalizedText(
+            zhCN: "让我通讯录里的人看到对我的推荐",
+            en: "People whose numbers I have may see me suggested"
+        ),
+        description: LocalizedText(
+            zhCN: "打开后，您上传的通讯录里有号码、并且同意接收此类推荐的用户，可能会看到您被推荐给他们，"
+                + "理由注明“对方有您的号码”：他们由此得知您的通讯录里有他们的号码。默认关闭。",
+            en: "When on, users whose numbers are in the address book you uploaded, and who agreed to such "
+                + "suggestions, may see you suggested with the reason 'they have your number': they learn from "
+                + "it that your address book holds their number. Off by default."
+        ),
+        consentRequiredSince: 2
     )
 }

@@ -16,6 +16,8 @@ struct SuggestionSettingsResponse: Codable, Sendable {
     var personalised: ConsentSwitch
     /// "Suggest to me people whose address books contain my number" (PYM-01).
     var reverseContactSuggestions: ConsentSwitch
+    /// "People whose numbers I have may see me suggested, with that reason" (PYM-04).
+    var suggestMeToMyContacts: ConsentSwitch
     /// Whether others may be shown this person as a suggestion (DSR-09).
     var suggestMeToOthers: Bool
     /// What personalisation reads and how to delete each (PYM-03). Kith stores no inferred tags: every
@@ -57,11 +59,12 @@ struct PersonalisationData: Codable, Sendable {
 
 struct UpdateSuggestionSettingsBody: StrictDecodable, ConsentSwitchBody {
     static let fields: Set<String> = [
-        "personalised", "reverseContactSuggestions", "suggestMeToOthers", "noticeVersion", "locale", "textSHA256",
-        "initialState", "channel",
+        "personalised", "reverseContactSuggestions", "suggestMeToMyContacts", "suggestMeToOthers", "noticeVersion",
+        "locale", "textSHA256", "initialState", "channel",
     ]
     var personalised: Bool?
     var reverseContactSuggestions: Bool?
+    var suggestMeToMyContacts: Bool?
     var suggestMeToOthers: Bool?
     var noticeVersion: Int?
     var locale: NoticeLocale?
@@ -71,9 +74,13 @@ struct UpdateSuggestionSettingsBody: StrictDecodable, ConsentSwitchBody {
 
     func validate() throws {
         try validateEvidenceBounds(noticeVersion: noticeVersion, textSHA256: textSHA256)
-        if personalised == true, reverseContactSuggestions == true {
+        let turnedOn = [
+            ("personalised", personalised), ("reverseContactSuggestions", reverseContactSuggestions),
+            ("suggestMeToMyContacts", suggestMeToMyContacts),
+        ].filter { $0.1 == true }
+        if turnedOn.count > 1 {
             throw KithError.invalid(
-                "reverseContactSuggestions",
+                turnedOn[1].0,
                 "Each of these is a separate consent to a text of its own: turn on one at a time."
             )
         }
@@ -149,6 +156,7 @@ struct SuggestionRoutes {
             for (purpose, on) in [
                 (PurposeID.personalisedSuggestions, body.personalised),
                 (.reverseContactSuggestions, body.reverseContactSuggestions),
+                (.suggestMeToMyContacts, body.suggestMeToMyContacts),
             ] {
                 guard let on else { continue }
                 changes.append(on ? .grant(try body.evidence(for: purpose)) : .withdraw(purpose))
@@ -179,6 +187,7 @@ struct SuggestionRoutes {
         return SuggestionSettingsResponse(
             personalised: consentSwitch(.personalisedSuggestions, switches.personalised),
             reverseContactSuggestions: consentSwitch(.reverseContactSuggestions, switches.reverseContactSuggestions),
+            suggestMeToMyContacts: consentSwitch(.suggestMeToMyContacts, switches.suggestMeToMyContacts),
             suggestMeToOthers: switches.suggestMeToOthers,
             personalisationData: PersonalisationData.all(locale)
         )

@@ -12,7 +12,9 @@ extension DataInventory {
     static let network: [PurposeID] = [.socialNetwork]
     static let networkAndSuggestions: [PurposeID] = [.socialNetwork, .personalisedSuggestions]
     /// Address-book data serves discovery and, with their own consents, the suggestions built on it.
-    static let addressBook: [PurposeID] = [.contactDiscovery, .reverseContactSuggestions, .personalisedSuggestions]
+    static let addressBook: [PurposeID] = [
+        .contactDiscovery, .reverseContactSuggestions, .suggestMeToMyContacts, .personalisedSuggestions,
+    ]
 
     /// Longest a rate-limit bucket of each kind takes to fill up again from empty: after that a bucket
     /// is as good as absent (``RateLimiter`` treats a missing bucket as full), so deleting it changes

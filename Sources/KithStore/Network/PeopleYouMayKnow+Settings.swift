@@ -6,6 +6,8 @@ public struct SuggestionSwitches: Sendable, Equatable {
     public var personalised: Bool
     /// The `reverse-contact-suggestions` consent.
     public var reverseContactSuggestions: Bool
+    /// The `suggest-me-to-my-contacts` consent (PYM-04).
+    public var suggestMeToMyContacts: Bool
     /// Whether others may be suggested this person (off is "don't suggest me", DSR-09).
     public var suggestMeToOthers: Bool
 }
@@ -30,6 +32,7 @@ extension PeopleYouMayKnow {
                 personalised: try await ledger.currentID(.personalisedSuggestions, of: user, on: sql) != nil,
                 reverseContactSuggestions: try await ledger.currentID(.reverseContactSuggestions, of: user, on: sql)
                     != nil,
+                suggestMeToMyContacts: try await ledger.currentID(.suggestMeToMyContacts, of: user, on: sql) != nil,
                 suggestMeToOthers: try await SocialNetwork.suggestable(user, on: sql)
             )
         }

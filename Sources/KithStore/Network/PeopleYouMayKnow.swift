@@ -240,11 +240,13 @@ public struct PeopleYouMayKnow: Sendable {
             candidates.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
         }
         if viewer.reverseContacts {
-            for row in try await sql.raw(
+            let owners = try await sql.raw(
                 "SELECT owner_id AS other FROM contact_edges WHERE contact_id = \(bind: viewer.user.rawValue) LIMIT 5000"
-            ).all() {
-                candidates.insert(UserID(rawValue: try row.decode(column: "other", as: String.self)))
-            }
+            ).all().map { UserID(rawValue: try $0.decode(column: "other", as: String.self)) }
+            // PYM-04: an uploader becomes a candidate through the edge only with their own consent to it.
+            candidates.formUnion(
+                try await ConsentLedger(store: store).holders(of: .suggestMeToMyContacts, among: owners, on: sql)
+            )
         }
         let own = viewer.profile
         for (field, key, flag) in [
@@ -291,8 +293,13 @@ public struct PeopleYouMayKnow: Sendable {
         // Contact signals: edges kept under their uploader's consent, used only as the rules allow.
         let discoverable = try await ConsentLedger(store: store).holders(of: .discoverableByPhone, among: list, on: sql)
         let haveTheirs = try await Self.contactEdges(of: viewer.user, .outgoing, among: list, on: sql)
+        // PYM-04: "they have your number" tells the viewer what is in the uploader's address book, so it needs
+        // the uploader's own consent to that as well as the viewer's: without both the edge neither ranks nor shows.
         let haveMine =
-            viewer.reverseContacts ? try await Self.contactEdges(of: viewer.user, .incoming, among: list, on: sql) : []
+            viewer.reverseContacts
+            ? try await Self.contactEdges(of: viewer.user, .incoming, among: list, on: sql).intersection(
+                try await ConsentLedger(store: store).holders(of: .suggestMeToMyContacts, among: list, on: sql)
+            ) : []
 
         // Mutual connections through connections whose lists are not hidden.
         let graph = replica.graph.snapshot()
@@ -322,10 +329,10 @@ public struct PeopleYouMayKnow: Sendable {
         }
         let ranked = list.compactMap { candidate -> (score: Double, user: UserID)? in
             var score = mutualsOf[candidate].map { $0.reduce(0) { $0 + 1 / Double(max(1, graph.degree(of: $1))) } }
-            if discoverable.contains(candidate) {
-                if haveTheirs.contains(candidate) { score = (score ?? 0) + SuggestionReason.youHaveTheirNumber.weight }
-                if haveMine.contains(candidate) { score = (score ?? 0) + SuggestionReason.theyHaveYourNumber.weight }
+            if discoverable.contains(candidate), haveTheirs.contains(candidate) {
+                score = (score ?? 0) + SuggestionReason.youHaveTheirNumber.weight
             }
+            if haveMine.contains(candidate) { score = (score ?? 0) + SuggestionReason.theyHaveYourNumber.weight }
             if sameEmployer.contains(candidate) { score = (score ?? 0) + SuggestionReason.sameEmployer("").weight }
             if sameSchool.contains(candidate) { score = (score ?? 0) + SuggestionReason.sameSchool("").weight }
             return score.map { ($0, candidate) }
@@ -351,10 +358,8 @@ public struct PeopleYouMayKnow: Sendable {
                 reasons.append((score, .mutualConnections(count: mutuals.count, names: Array(shown))))
             }
             var others: [SuggestionReason] = []
-            if discoverable.contains(candidate) {
-                if haveTheirs.contains(candidate) { others.append(.youHaveTheirNumber) }
-                if haveMine.contains(candidate) { others.append(.theyHaveYourNumber) }
-            }
+            if discoverable.contains(candidate), haveTheirs.contains(candidate) { others.append(.youHaveTheirNumber) }
+            if haveMine.contains(candidate) { others.append(.theyHaveYourNumber) }
             if let employer = profile.value(.employer, for: .other), let mine = own.values[.employer],
                 Profile.matchKey(mine) == Profile.matchKey(employer)
             {

@@ -165,6 +165,58 @@ def case_sign_out(world: World) -> None:
     assert world.client(world.b).get("/v1/me").status == 200, "sign-out revoked B's other session"
 
 
+def start_number_change(world: World, who: Session, phone: str) -> tuple[str, str]:
+    """`who` asks for a code to change to `phone`: (verificationId, the code as the outbox holds it)."""
+    before = world.server.outbox_lines()
+    r = world.client(who).post("/v1/me/phone-number/verifications", {"phone": phone})
+    assert r.status == 202, r
+    return r.json()["verificationId"], world.server.read_code(phone, after_line=max(0, before - 1))
+
+
+def case_start_phone_number_change(world: World) -> None:
+    # B asks to change to A's number: the answer is any number's; even with the code, A's account stays A's.
+    c = world.server.sign_up()
+    verification, code = start_number_change(world, c, world.a.phone)
+    must_not_mention(world.client(c).get("/v1/me").body, world.a)
+    r = world.client(c).request("PUT", "/v1/me/phone-number", {"verificationId": verification, "code": code})
+    assert r.status == 409, f"a number another account holds answered {r!r}"
+    must_not_mention(r.body, world.a)
+    me = world.client(world.a).get("/v1/me").json()
+    assert me["phone"] == world.a.phone and me["userId"] == world.a.user_id, "A's account moved"
+    assert world.client(c).get("/v1/me").json()["phone"] == c.phone
+
+
+def case_change_phone_number(world: World) -> None:
+    # C's number-change code redeems for C only: A cannot use it to take the number.
+    c = world.server.sign_up()
+    target = kithgates.new_phone()
+    verification, code = start_number_change(world, c, target)
+    r = world.client(world.a).request("PUT", "/v1/me/phone-number", {"verificationId": verification, "code": code})
+    assert r.status == 400, f"A redeemed C's number-change code: {r!r}"
+    assert world.client(world.a).get("/v1/me").json()["phone"] == world.a.phone
+    r = world.client(c).request("PUT", "/v1/me/phone-number", {"verificationId": verification, "code": code})
+    assert r.status == 200 and r.json()["phone"] == target and r.json()["userId"] == c.user_id, r
+
+
+def case_set_registration_lock(world: World) -> None:
+    # B's lock is B's: A still signs in with a code alone.
+    r = world.client(world.b).request("PUT", "/v1/me/registration-lock", {"pin": "482916"})
+    assert r.status == 204, r
+    kithgates.record_secret("code", "482916")
+    again = world.server.sign_up(world.a.phone)
+    assert again.user_id == world.a.user_id and world.client(world.a).get("/v1/me").json()["registrationLock"] is False
+    assert world.client(world.b).delete("/v1/me/registration-lock").status == 204
+
+
+def case_remove_registration_lock(world: World) -> None:
+    # B removing B's lock leaves A's in place.
+    assert world.client(world.a).request("PUT", "/v1/me/registration-lock", {"pin": "739105"}).status == 204
+    kithgates.record_secret("code", "739105")
+    assert world.client(world.b).delete("/v1/me/registration-lock").status == 204
+    assert world.client(world.a).get("/v1/me").json()["registrationLock"] is True, "B removed A's lock"
+    assert world.client(world.a).delete("/v1/me/registration-lock").status == 204
+
+
 def discoverability_body(world: World, on: bool) -> dict:
     if not on:
         return {"discoverable": False}
@@ -974,6 +1026,10 @@ CASES: dict[str, Callable[[World], None]] = {
     "grantConsent": case_grant_consent,
     "withdrawConsent": case_withdraw_consent,
     "signOut": case_sign_out,
+    "startPhoneNumberChange": case_start_phone_number_change,
+    "changePhoneNumber": case_change_phone_number,
+    "setRegistrationLock": case_set_registration_lock,
+    "removeRegistrationLock": case_remove_registration_lock,
     "uploadContacts": case_upload_contacts,
     "deleteMyContacts": case_delete_my_contacts,
     "getDiscoverability": case_get_discoverability,

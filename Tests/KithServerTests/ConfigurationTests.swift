@@ -54,7 +54,9 @@ struct ConfigurationTests {
         #expect(noCertificate?.field == "KITH_TLS_CERTIFICATE")
     }
 
-    @Test("GEN-05 GEN-08 trusted proxies and the code limits are read from configuration, and checked")
+    @Test(
+        "GEN-05 GEN-08 ACC-12 trusted proxies, the code and read limits and recycling are read from configuration, and checked"
+    )
     func proxiesAndCodeLimits() async throws {
         let configured = try await Self.configuration([
             "kith.trusted.proxies": .string(" 10.0.0.0/8, fd00::/8 "),
@@ -79,5 +81,13 @@ struct ConfigurationTests {
             try await Self.configuration(["kith.codes.per.number.day": .int(0)])
         }
         #expect(zero?.field == "KITH_CODES_PER_NUMBER_DAY")
+        let reads = try await Self.configuration([
+            "kith.reads.per.hour": .int(600), "kith.recycled.after.days": .int(365),
+        ])
+        #expect(reads.reads.perUser == .perHour(600, burst: 60) && reads.verification.recycledAfterDays == 365)
+        let recycled = await #expect(throws: KithError.self) {
+            try await Self.configuration(["kith.recycled.after.days": .int(0)])
+        }
+        #expect(recycled?.field == "KITH_RECYCLED_AFTER_DAYS")
     }
 }

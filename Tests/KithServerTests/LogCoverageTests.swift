@@ -127,6 +127,48 @@ struct LogCoverageTests {
                 try await app.call(.get, "/v1/me", token: ann.token)
             }
         },
+        LogCoverageRow("startPhoneNumberChange", .actor) { app in
+            let ann = try await app.person(1)
+            return LogCoverageDrive(caller: ann.id, status: .accepted, secrets: [ann.token]) {
+                try await app.call(
+                    .post,
+                    "/v1/me/phone-number/verifications",
+                    token: ann.token,
+                    json: ["phone": Self.newNumber]
+                )
+            }
+        },
+        LogCoverageRow("changePhoneNumber", .actor) { app in
+            let ann = try await app.person(1)
+            let started = try await app.call(
+                .post,
+                "/v1/me/phone-number/verifications",
+                token: ann.token,
+                json: ["phone": Self.newNumber]
+            )
+            let id = try #require(started.string("verificationId"))
+            let code = try #require(app.lastCode(to: Self.newNumber))
+            return LogCoverageDrive(caller: ann.id, status: .ok, secrets: [ann.token, id]) {
+                try await app.call(
+                    .put,
+                    "/v1/me/phone-number",
+                    token: ann.token,
+                    json: ["verificationId": id, "code": code]
+                )
+            }
+        },
+        LogCoverageRow("setRegistrationLock", .actor) { app in
+            let ann = try await app.person(1)
+            return LogCoverageDrive(caller: ann.id, status: .noContent, secrets: [ann.token, "20261201"]) {
+                try await app.call(.put, "/v1/me/registration-lock", token: ann.token, json: ["pin": "20261201"])
+            }
+        },
+        LogCoverageRow("removeRegistrationLock", .actor) { app in
+            let ann = try await app.person(1)
+            return LogCoverageDrive(caller: ann.id, status: .noContent, secrets: [ann.token]) {
+                try await app.call(.delete, "/v1/me/registration-lock", token: ann.token)
+            }
+        },
 
         // MARK: Notice and consent
         LogCoverageRow("getPrivacyNotice", .none) { app in

@@ -23,7 +23,7 @@ struct MigrationRulesTests {
         ("0008-outbound-messages", "f42c1fa8bc463ccfcc6dfedccffb9711f1013940574ae5a44a75cae376d253f8"),
         ("0009-operators", "23ba75c8e091dd1536b634c84ad3e5cfdb2063140d25c2c7c1cc6fff6bc4b78e"),
         ("0010-session-revocations", "411acbe06726673c61dc2eff2596731e449c197e252bc6ffc840babbd8538631"),
-        ("0011-code-and-read-limits", "bff2d6fd46763302fd17b2225e7f5a711ffbfbfaa171836e668a941f733d1b53"),
+        ("0011-limits-and-number-changes", "5b297ee888d4b6805ed5877ef0ac2216ef0559dc0eef658d22a34b3218290591"),
     ]
 
     static func digest(_ migration: Migration) -> String {

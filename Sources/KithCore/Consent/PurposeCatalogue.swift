@@ -238,15 +238,29 @@ extension PrivacyNotice {
         notice.publishedOn = "2026-12-01"
         notice.changeSummary = LocalizedText(
             zhCN: "新增“让我通讯录里的人看到对我的推荐”：只有您打开它，有您号码的人才会看到“对方有您的号码”这一推荐理由；"
-                + "仅上传通讯录不再会让您以此理由被推荐。防止滥用的计数：验证码保存一天，浏览计数保存两小时。",
+                + "仅上传通讯录不再会让您以此理由被推荐。“注册与登录”新增更换号码、注册锁和回收号码的规则。防止滥用的计数：验证码保存一天，浏览计数保存两小时。",
             en: "New: 'people whose numbers I have may see me suggested'. Only when you turn it on do the people "
                 + "whose numbers you have see you suggested with the reason 'they have your number'; uploading "
-                + "your address book alone no longer does. Abuse prevention: sign-in code counts are kept a day, "
+                + "your address book alone no longer does. Number change, registration lock and recycled numbers "
+                + "under sign-up and sign-in. Abuse prevention: sign-in code counts are kept a day, "
                 + "reading counts two hours."
         )
         notice.purposes = notice.purposes.flatMap { purpose -> [Purpose] in
             var purpose = purpose
             switch purpose.id {
+            case .account:
+                purpose.dataCategories.append("registration-lock-pin-hash")
+                purpose.description = LocalizedText(
+                    zhCN: purpose.description.zhCN + "您可以用新号码的验证码更换号码；可以设置注册锁 PIN（只保存其 scrypt 哈希），"
+                        + "设置后在新设备登录需同时输入 PIN。号码可能被运营商回收再分配：未设注册锁、且 180 天没有登录会话的账号，"
+                        + "该号码下次登录时会得到一个全新的空账号，原账号被冻结，不会被新号主打开。",
+                    en: purpose.description.en + " You can change your number with a code sent to the new one, and "
+                        + "set a registration-lock PIN (we keep only its scrypt hash) that a sign-in on a new device "
+                        + "then needs as well. Carriers reassign numbers: when an account without a lock has had no "
+                        + "session for 180 days, the next sign-in with its number opens a new, empty account and the "
+                        + "old one is frozen, never opened by the number's new holder."
+                )
+                return [purpose]
             case .contactDiscovery:
                 purpose.description = LocalizedText(
                     zhCN: purpose.description.zhCN + "上传通讯录本身不会让您以“对方有您的号码”为理由被推荐给通讯录里的人。",

@@ -42,6 +42,8 @@ public struct KithError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let conflict = Code("conflict", httpStatus: 409)
         /// Too many requests; retry after the given number of seconds.
         public static let rateLimited = Code("rate-limited", httpStatus: 429)
+        /// ACC-12: a right code for an account with a registration lock, without its PIN or with a wrong one.
+        public static let registrationLock = Code("registration-lock", httpStatus: 403)
         /// The verification code is wrong, expired or already used.
         public static let verificationFailed = Code("verification-failed", httpStatus: 400)
         /// The verification was attempted too many times; request a new code.

@@ -8,6 +8,12 @@ public struct VerificationPolicy: Sendable {
     public var maxAttempts = 5
     /// How long a session lasts, in seconds.
     public var sessionLifetime = 30 * 24 * 3600
+    /// Days without a session after which a number's next sign-in opens a new, empty account and freezes
+    /// the old one, unless it has a registration lock: the carrier has probably reassigned the number
+    /// (ACC-12, DSR-03; `kith.recycled.after.days`).
+    public var recycledAfterDays = 180
+    /// Registration-lock PINs tried per account (after a right code): five a day.
+    public var lockGuesses = RateLimit.perDay(5, burst: 5)
 
     public init() {}
 }

@@ -19,10 +19,12 @@ public enum MessageTemplate: Sendable, Equatable {
     case signInCode(String)
     /// A number-opt-out code.
     case optOutCode(String)
+    /// A code that proves a signed-in person holds the number they change to (DSR-03).
+    case numberChangeCode(String)
 
     public var kind: MessageKind {
         switch self {
-        case .signInCode: .verification
+        case .signInCode, .numberChangeCode: .verification
         case .optOutCode: .numberOptOut
         }
     }
@@ -34,6 +36,8 @@ public enum MessageTemplate: Sendable, Equatable {
             "【Kith】验证码 \(code)，10 分钟内有效。请勿告诉他人。Your Kith code is \(code); valid for 10 minutes."
         case .optOutCode(let code):
             "【Kith】号码屏蔽验证码 \(code)，10 分钟内有效。Your Kith opt-out code is \(code)."
+        case .numberChangeCode(let code):
+            "【Kith】更换号码验证码 \(code)，10 分钟内有效。Your Kith code to change your number to this one is \(code)."
         }
     }
 }

@@ -15,16 +15,47 @@ struct StartVerificationBody: StrictDecodable {
 }
 
 struct VerifyBody: StrictDecodable {
-    static let fields: Set<String> = ["verificationId", "code", "noticeVersion"]
+    static let fields: Set<String> = ["verificationId", "code", "noticeVersion", "registrationLockPin"]
     var verificationId: String
     var code: String
     /// The privacy notice version the person was shown before signing up (ACC-01).
     var noticeVersion: Int?
+    /// The registration-lock PIN, for an account that has one (ACC-12).
+    var registrationLockPin: String?
 
     func validate() throws {
         if let noticeVersion, !(1...1_000_000).contains(noticeVersion) {
             throw KithError.invalid("noticeVersion", "There is no privacy notice with this version.")
         }
+        if let registrationLockPin, registrationLockPin.utf8.count > 64 {
+            throw KithError.invalid("registrationLockPin", "A registration-lock PIN is 6 to 12 digits.")
+        }
+    }
+}
+
+/// `changePhoneNumber`: the code sent to the new number (DSR-03).
+struct ChangeNumberBody: StrictDecodable {
+    static let fields: Set<String> = ["verificationId", "code"]
+    var verificationId: String
+    var code: String
+
+    func validate() throws {
+        guard code.utf8.count == 6, code.allSatisfy(\.isASCIIDigit) else {
+            throw KithError.invalid("code", "The code has 6 digits.")
+        }
+        guard verificationId.utf8.count <= 64 else {
+            throw KithError.invalid("verificationId", "This is not a verification ID.")
+        }
+    }
+}
+
+/// `setRegistrationLock` (ACC-12).
+struct RegistrationLockBody: StrictDecodable {
+    static let fields: Set<String> = ["pin"]
+    var pin: String
+
+    func validate() throws {
+        guard pin.utf8.count <= 64 else { throw KithError.invalid("pin", "A registration-lock PIN is 6 to 12 digits.") }
     }
 }
 
@@ -45,9 +76,12 @@ struct MeResponse: Codable, Sendable {
     var userId: String
     var phone: String
     var createdAt: Int64
+    /// Whether a registration lock protects the account (ACC-12).
+    var registrationLock: Bool
 }
 
-/// `startPhoneVerification`, `verifyPhone`, `signOut`, `getMe` (ACC-04, ACC-05, ACC-12).
+/// `startPhoneVerification`, `verifyPhone`, `signOut`, `getMe`, `startPhoneNumberChange`,
+/// `changePhoneNumber`, `setRegistrationLock`, `removeRegistrationLock` (ACC-04, ACC-05, ACC-12, DSR-03).
 struct AccountRoutes {
     let services: KithServices
 
@@ -88,6 +122,7 @@ struct AccountRoutes {
                 id: body.verificationId,
                 code: body.code,
                 noticeVersion: body.noticeVersion,
+                registrationLockPin: body.registrationLockPin,
                 initiation: context.initiation("verifyPhone")
             )
             return JSONResponse(
@@ -115,11 +150,69 @@ struct AccountRoutes {
 
         api.add(.get, "/v1/me", "getMe") { _, context in
             let principal = try context.requireUser()
-            guard let (phone, createdAt) = try await services.accounts.phoneNumber(of: principal.user) else {
-                throw KithError.unauthenticated
-            }
-            return JSONResponse(MeResponse(userId: principal.user.rawValue, phone: phone.e164, createdAt: createdAt))
+            return JSONResponse(try await me(principal.user))
         }
+
+        api.add(.post, "/v1/me/phone-number/verifications", "startPhoneNumberChange") { request, context in
+            let user = try context.requireUser().user
+            let body = try await request.decodeStrict(
+                StartVerificationBody.self,
+                context: context,
+                maxBytes: services.maxBodyBytes
+            )
+            let started = try await services.sendCode(
+                to: body.phone,
+                kind: .numberChange,
+                for: user,
+                context: context,
+                operation: "startPhoneNumberChange"
+            )
+            return JSONResponse(started, status: .accepted)
+        }
+
+        api.add(.put, "/v1/me/phone-number", "changePhoneNumber") { request, context in
+            let user = try context.requireUser().user
+            let body = try await request.decodeStrict(ChangeNumberBody.self, context: context, maxBytes: 4096)
+            try await RateLimiter(store: services.store).take(
+                "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
+                limit: services.rateLimits.verifyPerAddress,
+                initiation: context.initiation("changePhoneNumber")
+            )
+            _ = try await services.accounts.changeNumber(
+                verificationId: body.verificationId,
+                code: body.code,
+                of: user,
+                initiation: context.initiation("changePhoneNumber")
+            )
+            return JSONResponse(try await me(user))
+        }
+
+        api.add(.put, "/v1/me/registration-lock", "setRegistrationLock") { request, context in
+            let user = try context.requireUser().user
+            let body = try await request.decodeStrict(RegistrationLockBody.self, context: context, maxBytes: 4096)
+            try await services.accounts.setRegistrationLock(
+                body.pin,
+                of: user,
+                initiation: context.initiation("setRegistrationLock")
+            )
+            return Response(status: .noContent)
+        }
+
+        api.add(.delete, "/v1/me/registration-lock", "removeRegistrationLock") { _, context in
+            let user = try context.requireUser().user
+            try await services.accounts.removeRegistrationLock(
+                of: user,
+                initiation: context.initiation("removeRegistrationLock")
+            )
+            return Response(status: .noContent)
+        }
+    }
+
+    func me(_ user: UserID) async throws -> MeResponse {
+        guard let (phone, createdAt, locked) = try await services.accounts.phoneNumber(of: user) else {
+            throw KithError.unauthenticated
+        }
+        return MeResponse(userId: user.rawValue, phone: phone.e164, createdAt: createdAt, registrationLock: locked)
     }
 }
 

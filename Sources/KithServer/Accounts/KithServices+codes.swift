@@ -12,6 +12,7 @@ extension KithServices {
     func sendCode(
         to text: String,
         kind: VerificationKind,
+        for user: UserID? = nil,
         context: KithRequestContext,
         operation: String
     ) async throws -> VerificationStarted {
@@ -26,6 +27,7 @@ extension KithServices {
             pending = try await accounts.startVerification(
                 phone: phone,
                 kind: kind,
+                for: user,
                 requester: CodeRequester(context),
                 initiation: context.initiation(operation)
             )

@@ -65,7 +65,7 @@ public func buildApplication(
     let network = SocialNetwork(store: store, replica: GraphReplica())
     let services = KithServices(
         store: store,
-        accounts: PhoneAccounts(store: store, codes: configuration.codes),
+        accounts: PhoneAccounts(store: store, policy: configuration.verification, codes: configuration.codes),
         consents: ConsentLedger(store: store),
         operators: Operators(store: store),
         discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),

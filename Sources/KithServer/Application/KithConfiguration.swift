@@ -42,6 +42,9 @@ import SystemPackage
 ///     `per.address.hour` (10), `per.network.hour` (30), `suppressed.per.day` (1), `pumping.numbers` (8),
 ///     `pumping.networks` (2), `pumping.window.seconds` (3600, at most 86400), `pumping.block.seconds`
 ///     (86400) (`KITH_CODES_PER_NUMBER_HOUR`, …).
+///   - `kith.recycled.after.days` (int, optional, default: `180`): days without a session after which a
+///     number's next sign-in opens a new, empty account and freezes the old one, unless it has a
+///     registration lock (ACC-12, DSR-03; `KITH_RECYCLED_AFTER_DAYS`).
 ///   - `kith.reads.*` (ints, optional): how much of other people's data one person may read (GEN-05;
 ///     defaults in ``ReadThrottlePolicy``): `per.hour` (1200, burst a tenth), `distinct.people.hour`
 ///     (300), `block.seconds` (3600) (`KITH_READS_PER_HOUR`, …).
@@ -70,6 +73,8 @@ public struct KithConfiguration: Sendable {
     public var codes = CodeSendingPolicy()
     /// How much of other people's data a person may read (GEN-05).
     public var reads = ReadThrottlePolicy()
+    /// Codes, sessions, registration locks and recycled numbers (ACC-12).
+    public var verification = VerificationPolicy()
 
     public init() {}
 
@@ -118,6 +123,13 @@ public struct KithConfiguration: Sendable {
         }
         codes = try Self.codes(kith.scoped(to: "codes"))
         reads = try Self.reads(kith.scoped(to: "reads"))
+        try Self.read(
+            kith.scoped(to: "recycled"),
+            "recycled",
+            "after.days",
+            &verification.recycledAfterDays,
+            atMost: 3650
+        )
         retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)
         guard retentionSweepSeconds >= 1 else {
             throw KithError.invalid("KITH_RETENTION_SWEEP_SECONDS", "Use a whole number of seconds, at least 1.")

@@ -8,6 +8,8 @@ import SQLKit
 public enum VerificationKind: String, Sendable {
     case signIn = "sign-in"
     case numberOptOut = "number-opt-out"
+    /// A signed-in person proves the number they change to (DSR-03).
+    case numberChange = "number-change"
 }
 
 /// What `startPhoneVerification` hands back: the same shape whether or not the number is registered.
@@ -61,15 +63,18 @@ public struct PhoneAccounts: Sendable {
     ///
     /// - Throws: ``LimitRefusal`` when a limit refuses; nothing is written but, for a tripped pumping
     ///   guard, the range's block and its security event.
+    /// - Parameter user: for a number change, the signed-in person changing to `phone`; the code redeems
+    ///   for them only.
     public func startVerification(
         phone: PhoneNumber,
         kind: VerificationKind = .signIn,
+        for user: UserID? = nil,
         requester: CodeRequester,
         initiation: Initiation
     ) async throws -> PendingVerification {
         let index = store.vault.blindIndex(phone)
         // A number-opt-out verification keeps no ciphertext: only the blind index is ever stored for it (CON-08).
-        let cipher = kind == .signIn ? try store.vault.encrypt(phone) : ""
+        let cipher = kind == .numberOptOut ? "" : try store.vault.encrypt(phone)
         let code = Random.digits(policy.codeLength)
         let id = "v_" + Random.token(16)
         let now = store.clock.nowMillis
@@ -80,14 +85,19 @@ public struct PhoneAccounts: Sendable {
                 .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
         }
         let act = ProcessingAct(
-            purpose: kind == .signIn ? .account : .numberSuppression,
-            // Whoever asks is unknown: a code request proves nothing about the asker (GEN-08).
-            actor: .anonymous,
-            subject: existing,
+            purpose: kind == .numberOptOut ? .numberSuppression : .account,
+            // Whoever asks is unknown, unless signed in: a code request proves nothing about the asker (GEN-08).
+            actor: user.map { .user($0) } ?? .anonymous,
+            subject: user ?? existing,
             initiation: initiation,
             detail: "verification code issued (\(kind.rawValue))"
         )
-        let template: MessageTemplate = kind == .signIn ? .signInCode(code) : .optOutCode(code)
+        let template: MessageTemplate =
+            switch kind {
+            case .signIn: .signInCode(code)
+            case .numberOptOut: .optOutCode(code)
+            case .numberChange: .numberChangeCode(code)
+            }
         let store = self.store
         let codeGuard = CodeSendingGuard(policy: codes, store: store)
         let message: AuthorisedMessage?
@@ -116,8 +126,8 @@ public struct PhoneAccounts: Sendable {
                 ).run()
                 try await sql.raw(
                     """
-                    INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at, kind)
-                    VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now), \(bind: kind.rawValue))
+                    INSERT INTO verifications (id, phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, created_at, kind, user_id)
+                    VALUES (\(bind: id), \(bind: index), \(bind: cipher), \(bind: codeHash), 0, \(bind: expires), 0, \(bind: now), \(bind: kind.rawValue), \(bind: user?.rawValue))
                     """
                 ).run()
                 return try await MessageDispatcher.authorise(template, to: phone, by: act, store: store, on: sql).0
@@ -146,10 +156,15 @@ public struct PhoneAccounts: Sendable {
     /// - Parameter noticeVersion: the version of the privacy notice the person was shown before signing
     ///   up (ACC-01); the registration entry records it. `nil` records the current version as shown.
     /// - Throws: `notice-mismatch` (`noticeVersion`) for a version that was never published.
+    /// - Parameter registrationLockPin: the PIN, for an account with a registration lock (ACC-12); asked
+    ///   for only once the code is right, so no answer before that says whether the number has a lock.
+    /// - Throws: `registration-lock` (field `registrationLockPin`) when the PIN is missing or wrong, the
+    ///   code staying valid; `rate-limited` once the day's PIN guesses are spent.
     public func verify(
         id: String,
         code: String,
         noticeVersion: Int? = nil,
+        registrationLockPin: String? = nil,
         initiation: Initiation
     ) async throws -> Session {
         let shown = noticeVersion ?? store.catalogue.current.version
@@ -160,15 +175,86 @@ public struct PhoneAccounts: Sendable {
                 detail: "There is no privacy notice with this version."
             )
         }
-        return try await redeem(id: id, code: code, kind: .signIn, initiation: initiation) { sql, index, cipher, now in
-            try await signIn(
-                phoneIndex: index,
-                phoneCipher: cipher,
-                noticeVersion: shown,
-                initiation: initiation,
-                now: now,
-                on: sql
-            )
+        // The lock of the account the code would open, read first so that the PIN's scrypt (tens of
+        // milliseconds) runs outside any transaction; nothing of it is answered before the code is right.
+        let lock = try await store.database.read { sql in
+            try await sql.raw(
+                """
+                SELECT users.registration_lock AS lock FROM verifications
+                JOIN users ON users.phone_index = verifications.phone_index
+                WHERE verifications.id = \(bind: id) AND verifications.kind = \(bind: VerificationKind.signIn.rawValue)
+                """
+            ).first()?.decode(column: "lock", as: String?.self) ?? nil
+        }
+        let offered: LockAttempt? = try lock.flatMap { stored in
+            try registrationLockPin.map { LockAttempt(lock: stored, matches: try RegistrationLock.matches($0, stored)) }
+        }
+        do {
+            return try await redeem(id: id, code: code, kind: .signIn, initiation: initiation) {
+                sql,
+                index,
+                cipher,
+                _,
+                now in
+                try await signIn(
+                    phoneIndex: index,
+                    phoneCipher: cipher,
+                    noticeVersion: shown,
+                    lockAttempt: offered,
+                    initiation: initiation,
+                    now: now,
+                    on: sql
+                )
+            }
+        } catch let refusal as LockRefusal {
+            if case .wrong(let account) = refusal {
+                // Counted apart from the redemption, which rolled back: the code still works with the right PIN.
+                let act = ProcessingAct(
+                    purpose: .securityLog,
+                    actor: .anonymous,
+                    subject: account,
+                    initiation: initiation,
+                    detail: "registration lock PIN refused"
+                )
+                _ = try? await store.logDerivation(act)
+                _ = try await store.database.transaction { sql in
+                    try await RateLimiter.take(
+                        "lock-guesses:" + account.rawValue,
+                        limit: policy.lockGuesses,
+                        store: store,
+                        on: sql
+                    )
+                }
+            }
+            throw refusal.problem
+        }
+    }
+
+    /// A PIN offered with a code: the lock it was checked against, and whether it matched.
+    struct LockAttempt: Sendable {
+        var lock: String
+        var matches: Bool
+    }
+
+    /// Why a right code did not sign in to a locked account; the redemption rolls back.
+    enum LockRefusal: Error {
+        case required
+        case wrong(UserID)
+        case exhausted(retryAfter: Int)
+
+        var problem: KithError {
+            switch self {
+            case .required:
+                KithError(
+                    .registrationLock,
+                    field: "registrationLockPin",
+                    detail: "This account has a registration lock: enter its PIN with the code."
+                )
+            case .wrong:
+                KithError(.registrationLock, field: "registrationLockPin", detail: "The PIN is not right.")
+            case .exhausted(let retryAfter):
+                KithError(.rateLimited, detail: "Too many requests; try again later.", retryAfter: retryAfter)
+            }
         }
     }
 
@@ -180,7 +266,9 @@ public struct PhoneAccounts: Sendable {
         code: String,
         kind: VerificationKind,
         initiation: Initiation,
-        then: @Sendable (any SQLDatabase, _ phoneIndex: String, _ phoneCipher: String, _ now: Int64) async throws -> T
+        then:
+            @Sendable (any SQLDatabase, _ phoneIndex: String, _ phoneCipher: String, _ owner: String?, _ now: Int64)
+            async throws -> T
     ) async throws -> T {
         let store = self.store
         let policy = self.policy
@@ -188,7 +276,7 @@ public struct PhoneAccounts: Sendable {
         let outcome: Attempt<T> = try await store.database.transaction { sql in
             guard
                 let row = try await sql.raw(
-                    "SELECT phone_index, phone_cipher, code_hash, attempts, expires_at, consumed FROM verifications WHERE id = \(bind: id) AND kind = \(bind: kind.rawValue)"
+                    "SELECT phone_index, phone_cipher, code_hash, attempts, expires_at, consumed, user_id FROM verifications WHERE id = \(bind: id) AND kind = \(bind: kind.rawValue)"
                 ).first()
             else { return .unknown }
             let attempts = try row.decode(column: "attempts", as: Int.self)
@@ -209,7 +297,8 @@ public struct PhoneAccounts: Sendable {
             }
             try await sql.raw("UPDATE verifications SET consumed = 1 WHERE id = \(bind: id)").run()
             let cipher = try row.decode(column: "phone_cipher", as: String.self)
-            return .redeemed(try await then(sql, index, cipher, now))
+            let owner = try row.decode(column: "user_id", as: String?.self)
+            return .redeemed(try await then(sql, index, cipher, owner, now))
         }
         switch outcome {
         case .redeemed(let value):
@@ -261,12 +350,28 @@ public struct PhoneAccounts: Sendable {
         phoneIndex: String,
         phoneCipher: String,
         noticeVersion: Int,
+        lockAttempt: LockAttempt?,
         initiation: Initiation,
         now: Int64,
         on sql: any SQLDatabase
     ) async throws -> Session {
-        var user = try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: phoneIndex)").first()
-            .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
+        var user: UserID?
+        if let row = try await sql.raw(
+            "SELECT id, registration_lock, last_session_at, created_at FROM users WHERE phone_index = \(bind: phoneIndex)"
+        ).first() {
+            let existing = UserID(rawValue: try row.decode(column: "id", as: String.self))
+            let lastSession =
+                try row.decode(column: "last_session_at", as: Int64?.self)
+                ?? row.decode(column: "created_at", as: Int64.self)
+            if let lock = try row.decode(column: "registration_lock", as: String?.self) {
+                try await checkLock(lock, of: existing, attempt: lockAttempt, now: now, on: sql)
+                user = existing
+            } else if lastSession + Int64(policy.sessionLifetime + policy.recycledAfterDays * 86_400) * 1000 <= now {
+                try await freezeRecycled(existing, initiation: initiation, now: now, on: sql)
+            } else {
+                user = existing
+            }
+        }
         let isNew = user == nil
         if user == nil {
             let created = UserID.generate()
@@ -297,9 +402,147 @@ public struct PhoneAccounts: Sendable {
             VALUES (\(bind: Self.tokenHash(token)), \(bind: signedIn.rawValue), \(bind: now), \(bind: expires))
             """
         ).run()
+        try await sql.raw("UPDATE users SET last_session_at = \(bind: now) WHERE id = \(bind: signedIn.rawValue)").run()
         let act = ProcessingAct.own(.account, by: signedIn, initiation: initiation, detail: "signed in")
         try await ProcessingGate.record([act], store: store, on: sql)
         return Session(token: token, user: signedIn, expiresAt: expires, newAccount: isNew)
+    }
+
+    /// ACC-12: a locked account opens only with its PIN, and only while the day's guesses last.
+    private func checkLock(
+        _ lock: String,
+        of account: UserID,
+        attempt: LockAttempt?,
+        now: Int64,
+        on sql: any SQLDatabase
+    ) async throws {
+        let bucket = try await sql.raw(
+            "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: "lock-guesses:" + account.rawValue)"
+        ).first()
+        let left = policy.lockGuesses.take(
+            cost: 1,
+            tokens: try bucket?.decode(column: "tokens", as: Double.self),
+            updatedAt: try bucket?.decode(column: "updated_at", as: Double.self),
+            now: Double(now) / 1000
+        )
+        if case .failure(let wait) = left { throw LockRefusal.exhausted(retryAfter: wait.seconds) }
+        // A PIN checked against a lock changed since is no answer either way: ask again.
+        guard let attempt, attempt.lock == lock else { throw LockRefusal.required }
+        guard attempt.matches else { throw LockRefusal.wrong(account) }
+    }
+
+    /// ACC-12, DSR-03: the number of an account without a lock and with no session for
+    /// ``VerificationPolicy/recycledAfterDays`` signs in again: the carrier has probably given it to someone
+    /// else. The old account is frozen — its number's index no longer leads to it, so nobody signs in to it,
+    /// matches it or texts it — and the sign-in goes on to a new, empty account.
+    private func freezeRecycled(
+        _ account: UserID,
+        initiation: Initiation,
+        now: Int64,
+        on sql: any SQLDatabase
+    )
+        async throws
+    {
+        let act = ProcessingAct(
+            purpose: .account,
+            actor: .system,
+            subject: account,
+            initiation: initiation,
+            detail: "account frozen: its number signed in after \(policy.recycledAfterDays) days without a session, "
+                + "so a new account was opened for it"
+        )
+        try await ProcessingGate.record([act], store: store, on: sql)
+        try await sql.raw(
+            "UPDATE users SET phone_index = \(bind: "frozen:" + account.rawValue), frozen_at = \(bind: now) WHERE id = \(bind: account.rawValue)"
+        ).run()
+        try await sql.raw("UPDATE profiles SET suggestable = 0 WHERE user_id = \(bind: account.rawValue)").run()
+    }
+
+    /// DSR-03: the signed-in person changes their number to the one a number-change code was sent to.
+    /// In one transaction with its log entry: the account's blind index and ciphertext, the discovery
+    /// index's feed (`users.phone_seq`), and the contact edges of people who had the old number (their
+    /// address books do not hold the new one).
+    ///
+    /// - Throws: `verification-failed` for a code of someone else's; `conflict` (field `phone`) when the
+    ///   number belongs to another account — said only once the code proved the caller holds it.
+    public func changeNumber(
+        verificationId: String,
+        code: String,
+        of user: UserID,
+        initiation: Initiation
+    ) async throws -> PhoneNumber {
+        let store = self.store
+        let cipher = try await redeem(id: verificationId, code: code, kind: .numberChange, initiation: initiation) {
+            sql,
+            index,
+            cipher,
+            owner,
+            _ in
+            guard owner == user.rawValue else {
+                throw KithError(
+                    .verificationFailed,
+                    field: "verificationId",
+                    detail: "This verification has expired or was already used. Request a new code."
+                )
+            }
+            let holder = try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: index)").first()?
+                .decode(column: "id", as: String.self)
+            if holder == user.rawValue { return cipher }
+            guard holder == nil else {
+                throw KithError(
+                    .conflict,
+                    field: "phone",
+                    detail:
+                        "This number belongs to another Kith account: sign in with it, or delete that account first."
+                )
+            }
+            let old = try await sql.raw("SELECT phone_index FROM users WHERE id = \(bind: user.rawValue)").first()?
+                .decode(column: "phone_index", as: String.self)
+            let dropped = try await sql.raw(
+                "DELETE FROM contact_edges WHERE contact_id = \(bind: user.rawValue) RETURNING owner_id"
+            ).all().count
+            let act = ProcessingAct.own(
+                .account,
+                by: user,
+                initiation: initiation,
+                detail: "phone number changed; \(dropped) contact edges of the old number removed"
+            )
+            let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
+            try await sql.raw(
+                """
+                UPDATE users SET phone_index = \(bind: index), phone_cipher = \(bind: cipher), phone_seq = \(bind: entry.seq)
+                WHERE id = \(bind: user.rawValue)
+                """
+            ).run()
+            if let old {
+                try await sql.raw("DELETE FROM verifications WHERE phone_index = \(bind: old)").run()
+            }
+            return cipher
+        }
+        return try store.vault.decryptPhone(cipher)
+    }
+
+    /// ACC-12: sets (or replaces) the account's registration lock; the PIN is kept only as its scrypt hash.
+    ///
+    /// - Throws: `invalid-field` (`pin`) unless the PIN is 6 to 12 digits.
+    public func setRegistrationLock(_ pin: String, of user: UserID, initiation: Initiation) async throws {
+        guard RegistrationLock.isValid(pin) else {
+            throw KithError.invalid("pin", "A registration-lock PIN is 6 to 12 digits.")
+        }
+        let hashed = try RegistrationLock.hash(pin)
+        let act = ProcessingAct.own(.account, by: user, initiation: initiation, detail: "registration lock set")
+        _ = try await store.gate.perform(act) { sql in
+            try await sql.raw("UPDATE users SET registration_lock = \(bind: hashed) WHERE id = \(bind: user.rawValue)")
+                .run()
+        }
+    }
+
+    /// ACC-12: removes the account's registration lock.
+    public func removeRegistrationLock(of user: UserID, initiation: Initiation) async throws {
+        let act = ProcessingAct.own(.account, by: user, initiation: initiation, detail: "registration lock removed")
+        _ = try await store.gate.perform(act) { sql in
+            try await sql.raw("UPDATE users SET registration_lock = NULL WHERE id = \(bind: user.rawValue)").run()
+        }
     }
 
     /// The principal behind a bearer token, or `nil` when the token is unknown or expired.
@@ -343,18 +586,21 @@ public struct PhoneAccounts: Sendable {
     }
 
     /// The account's phone number (for `getMe`: the person's own data).
-    public func phoneNumber(of user: UserID) async throws -> (PhoneNumber, createdAt: Int64)? {
+    public func phoneNumber(of user: UserID) async throws -> (PhoneNumber, createdAt: Int64, locked: Bool)? {
         let row = try await store.database.read { sql in
-            try await sql.raw("SELECT phone_cipher, created_at FROM users WHERE id = \(bind: user.rawValue)").first()
+            try await sql.raw(
+                "SELECT phone_cipher, created_at, registration_lock IS NOT NULL AS locked FROM users WHERE id = \(bind: user.rawValue)"
+            ).first()
                 .map {
                     (
                         try $0.decode(column: "phone_cipher", as: String.self),
-                        try $0.decode(column: "created_at", as: Int64.self)
+                        try $0.decode(column: "created_at", as: Int64.self),
+                        try $0.decode(column: "locked", as: Bool.self)
                     )
                 }
         }
         guard let row else { return nil }
-        return (try store.vault.decryptPhone(row.0), row.1)
+        return (try store.vault.decryptPhone(row.0), row.1, row.2)
     }
 
     static func tokenHash(_ token: String) -> String { SHA256.hash(data: Array(token.utf8)).hexString }

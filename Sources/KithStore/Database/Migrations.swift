@@ -320,7 +320,7 @@ public enum Migrations {
             ]
         ),
         Migration(
-            id: "0011-code-and-read-limits",
+            id: "0011-limits-and-number-changes",
             statements: [
                 // Codes sent, for the per-number limits and the pumping guard (GEN-08); kept a day.
                 """
@@ -359,6 +359,13 @@ public enum Migrations {
                     blocked_until BIGINT NOT NULL
                 )
                 """,
+                // Number changes, registration locks and recycled numbers (DSR-03, ACC-12).
+                "ALTER TABLE verifications ADD COLUMN user_id TEXT",
+                "ALTER TABLE users ADD COLUMN registration_lock TEXT",
+                "ALTER TABLE users ADD COLUMN last_session_at BIGINT",
+                "ALTER TABLE users ADD COLUMN phone_seq BIGINT",
+                "ALTER TABLE users ADD COLUMN frozen_at BIGINT",
+                "CREATE INDEX users_phone_seq ON users (phone_seq)",
             ]
         ),
     ]

@@ -55,11 +55,18 @@ public final class DiscoveryIndex: Sendable {
         var newest: Int64
         if let since {
             newest = since
+            // New consents, and the discoverable people whose number changed since (DSR-03): the changed
+            // number's entry is in the same log, so one watermark covers both.
             query = """
                 SELECT consents.purpose AS purpose, consents.log_seq AS log_seq, consents.withdrawn_at AS withdrawn_at,
                     users.phone_index AS phone_index
                 FROM consents JOIN users ON users.id = consents.user_id
                 WHERE consents.log_seq > \(bind: since)
+                UNION ALL
+                SELECT consents.purpose AS purpose, users.phone_seq AS log_seq, consents.withdrawn_at AS withdrawn_at,
+                    users.phone_index AS phone_index
+                FROM users JOIN consents ON consents.user_id = users.id AND consents.purpose = \(bind: purpose)
+                WHERE users.phone_seq > \(bind: since)
                 """
         } else {
             // The newest first, then every grant: one committed in between is read twice, never missed.
@@ -550,6 +557,7 @@ public struct NumberSuppressions: Sendable {
         return try await accounts.redeem(id: verificationId, code: code, kind: .numberOptOut, initiation: initiation) {
             sql,
             phoneIndex,
+            _,
             _,
             now in
             let registered =

@@ -74,6 +74,15 @@ extension DataInventory {
                 InventoryColumn("phone_cipher", .phoneNumberCiphertext, account),
                 InventoryColumn("created_at", .activityTime, account),
                 InventoryColumn("registration_evidence", .evidenceReference, [.account, .securityLog]),
+                InventoryColumn(
+                    "registration_lock",
+                    .registrationLock,
+                    account,
+                    export: .notExported("a hash of the PIN proves nothing to its owner; whether a lock is set is")
+                ),
+                InventoryColumn("last_session_at", .activityTime, account),
+                InventoryColumn("phone_seq", .evidenceReference, [.account, .discoverableByPhone]),
+                InventoryColumn("frozen_at", .activityTime, account),
             ]
         ),
         InventoryTable(
@@ -99,6 +108,7 @@ extension DataInventory {
                 InventoryColumn("consumed", .verificationCode, [.account, .numberSuppression]),
                 InventoryColumn("created_at", .activityTime, [.account, .numberSuppression]),
                 InventoryColumn("kind", .verificationCode, [.account, .numberSuppression]),
+                InventoryColumn("user_id", .userIdentifier, account),
             ]
         ),
         InventoryTable(

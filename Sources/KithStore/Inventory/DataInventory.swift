@@ -83,6 +83,8 @@ public struct DataCategory: RawRepresentable, Hashable, Sendable, Codable, Expre
     public static let verificationCode: DataCategory = "verification-code"
     /// The SHA-256 of a session's bearer token.
     public static let session: DataCategory = "session"
+    /// The scrypt hash of a registration-lock PIN (ACC-12), never the PIN.
+    public static let registrationLock: DataCategory = "registration-lock-pin-hash"
     /// A per-person key, encrypted, that derives the person's pseudonym in the log (crypto-shredding).
     public static let subjectKey: DataCategory = "subject-key"
     /// When the person did something (signed up, connected, uploaded).

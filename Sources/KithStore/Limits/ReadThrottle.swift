@@ -211,6 +211,8 @@ public final class ReadThrottle: Sendable {
                         blockedUntil: reader.newBlock ? reader.blockedUntil : nil
                     )
                 )
+                // Counted as stored while they are written, so a read during the write still counts them.
+                reader.storedDistinct += reader.fresh.count
                 reader.pendingCost = 0
                 reader.fresh = []
                 reader.newBlock = false
@@ -236,7 +238,10 @@ public final class ReadThrottle: Sendable {
                 for item in pending {
                     guard var reader = state.readers[item.reader] else { continue }
                     reader.pendingCost += item.cost
-                    if reader.hour == item.hour { reader.fresh += item.fresh }
+                    if reader.hour == item.hour {
+                        reader.fresh += item.fresh
+                        reader.storedDistinct -= item.fresh.count
+                    }
                     if item.blockedUntil != nil { reader.newBlock = true }
                     state.readers[item.reader] = reader
                 }
@@ -251,6 +256,7 @@ public final class ReadThrottle: Sendable {
                     reader.tokens = tokens - reader.pendingCost
                     reader.updatedAt = updatedAt
                 }
+                // The store's count, with what was read here since the snapshot still to come.
                 if reader.hour == item.hour { reader.storedDistinct = distinct }
                 reader.blockedUntil = max(reader.blockedUntil, blockedUntil)
                 state.readers[item.reader] = reader

@@ -460,14 +460,16 @@ class KithServer:
             client.close()
 
     @staticmethod
-    def ask_code(client: "Client", phone: str) -> Response:
-        """Asks for a sign-in code as an app would: after a 429 whose Retry-After is a few seconds (the
-        back-off between two codes to one number), it waits that long and asks once more."""
-        r = client.post("/v1/auth/verifications", {"phone": phone}, token=None)
+    def ask_code(client: "Client", phone: str, path: str = "/v1/auth/verifications") -> Response:
+        """Asks for a code as an app would: after a 429 whose Retry-After is a few seconds (the back-off
+        between two codes to one number), it waits that long and asks once more. Sign-in codes go
+        without the client's token; other paths (a number change) with it."""
+        token = None if path == "/v1/auth/verifications" else client.token
+        r = client.post(path, {"phone": phone}, token=token)
         wait = r.headers.get("retry-after")
         if r.status == 429 and wait and wait.isdigit() and int(wait) <= 3:
             time.sleep(int(wait) + 0.1)
-            r = client.post("/v1/auth/verifications", {"phone": phone}, token=None)
+            r = client.post(path, {"phone": phone}, token=token)
         return r
 
     def sign_up(self, phone: str | None = None, *, source_ip: str | None = None, typed: str | None = None) -> Session:

@@ -101,6 +101,7 @@ class FuzzUserSession:
 #     purpose of the notice (422 invalid-field, purpose);
 #   - withdrawConsent: whether `purpose` names a consent purpose (422 invalid-field, purpose);
 #   - startNumberOptOut / confirmNumberOptOut: as startPhoneVerification / verifyPhone;
+#   - startPhoneNumberChange / changePhoneNumber: as startPhoneVerification / verifyPhone (DSR-03);
 #   - setDiscoverability: the consent evidence as for grantConsent (notice-mismatch,
 #     consent-prechecked);
 #   - uploadContacts: whether `recheckToken` proves `previousNumbers` (422 invalid-field,
@@ -127,6 +128,8 @@ SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
     },
     "withdrawConsent": {(422, "invalid-field", "purpose")},
     "startNumberOptOut": {(422, "invalid-field", "phone")},
+    "startPhoneNumberChange": {(422, "invalid-field", "phone")},
+    "changePhoneNumber": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
     "confirmNumberOptOut": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
     "setDiscoverability": {
         (422, "notice-mismatch", None),
@@ -178,7 +181,11 @@ def filter_failure(context, failure, case, response):
 def after_call(context, case, response):
     if context.operation is None:
         return
-    if case.operation.definition.raw.get("operationId") in ("startPhoneVerification", "startNumberOptOut") and response.status_code == 202:
+    if case.operation.definition.raw.get("operationId") in (
+        "startPhoneVerification",
+        "startNumberOptOut",
+        "startPhoneNumberChange",
+    ) and response.status_code == 202:
         body = case.body if isinstance(case.body, dict) else {}
         phone = body.get("phone")
         if isinstance(phone, str):

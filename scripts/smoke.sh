@@ -49,9 +49,11 @@ session=$(curl -fsS -X POST "$base/v1/auth/sessions" -H 'content-type: applicati
 token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["token"])' "$session")
 me=$(curl -fsS "$base/v1/me" -H "authorization: Bearer $token")
 python3 -c 'import json,sys; assert json.loads(sys.argv[1])["phone"] == sys.argv[2]' "$me" "$phone"
-hash=$(curl -fsS "$base/v1/privacy/notice?locale=en" | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["purposes"] if p["id"]=="contact-discovery"][0]["consentTextSHA256"])')
+curl -fsS "$base/v1/privacy/notice?locale=en" -o "$work/notice.json"
+hash=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([p for p in d["purposes"] if p["id"]=="contact-discovery"][0]["consentTextSHA256"])' "$work/notice.json")
+version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$work/notice.json")
 curl -fsS -X POST "$base/v1/me/consents" -H "authorization: Bearer $token" -H 'content-type: application/json' \
-  -d "{\"purpose\":\"contact-discovery\",\"noticeVersion\":1,\"locale\":\"en\",\"textSHA256\":\"$hash\",\"initialState\":\"unchecked\",\"channel\":\"web\"}" >/dev/null
+  -d "{\"purpose\":\"contact-discovery\",\"noticeVersion\":$version,\"locale\":\"en\",\"textSHA256\":\"$hash\",\"initialState\":\"unchecked\",\"channel\":\"web\"}" >/dev/null
 curl -fsS -X DELETE "$base/v1/me/consents/contact-discovery" -H "authorization: Bearer $token" >/dev/null
 curl -fsS "$base/openapi.yaml" -o "$work/openapi.yaml" && head -1 "$work/openapi.yaml"
 curl -fsS "$base/metrics" -o "$work/metrics.txt" && grep -q kith_http_requests_total "$work/metrics.txt"

@@ -81,7 +81,14 @@ public func buildApplication(
     let router = Router(context: KithRequestContext.self)
     let trustedProxies = configuration.trustedProxies.compactMap(IPNetwork.init)
     if !trustedProxies.isEmpty {
-        router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(trustedProxies: trustedProxies)))
+        router.add(
+            middleware: ClientAddressMiddleware(
+                resolver: ClientAddressResolver(
+                    trustedProxies: trustedProxies,
+                    forwarded: configuration.proxiesWriteForwarded
+                )
+            )
+        )
     }
     if configuration.tls != nil { router.add(middleware: StrictTransportSecurityMiddleware()) }
     router.add(middleware: RequestLoggingMiddleware(metrics: services.metrics))

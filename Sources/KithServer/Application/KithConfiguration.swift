@@ -37,6 +37,8 @@ import SystemPackage
 ///   - `kith.trusted.proxies` (string, optional): comma-separated CIDR blocks of the reverse proxies in
 ///     front of Kith; from those peers only, the client is read from `Forwarded` or `X-Forwarded-For`
 ///     (GEN-05, `KITH_TRUSTED_PROXIES`). Without it every client is its TCP peer.
+///   - `kith.forwarded.header` (string, optional, default: `X-Forwarded-For`): the one header the trusted
+///     proxies write, `X-Forwarded-For` or `Forwarded`; the other is never read (`KITH_FORWARDED_HEADER`).
 ///   - `kith.codes.*` (ints, optional): when a one-time code may be sent (GEN-08; defaults in
 ///     ``CodeSendingPolicy``): `per.number.hour` (3), `per.number.day` (6), `backoff.seconds` (30),
 ///     `per.address.hour` (10), `per.network.hour` (30), `suppressed.per.day` (1), `pumping.numbers` (8),
@@ -69,6 +71,8 @@ public struct KithConfiguration: Sendable {
     public var allowPlainHTTP = false
     /// The reverse proxies whose forwarding headers are believed (GEN-05), as CIDR blocks.
     public var trustedProxies: [String] = []
+    /// Whether the trusted proxies write `Forwarded` (RFC 7239) rather than `X-Forwarded-For`.
+    public var proxiesWriteForwarded = false
     /// When a one-time code may be sent (GEN-08).
     public var codes = CodeSendingPolicy()
     /// How much of other people's data a person may read (GEN-05).
@@ -120,6 +124,11 @@ public struct KithConfiguration: Sendable {
                 "KITH_TRUSTED_PROXIES",
                 "Use comma-separated CIDR blocks or addresses, such as 10.0.0.0/8,fd00::/8."
             )
+        }
+        switch kith.string(forKey: "forwarded.header", default: "X-Forwarded-For").lowercased() {
+        case "x-forwarded-for": proxiesWriteForwarded = false
+        case "forwarded": proxiesWriteForwarded = true
+        default: throw KithError.invalid("KITH_FORWARDED_HEADER", "Use X-Forwarded-For or Forwarded.")
         }
         codes = try Self.codes(kith.scoped(to: "codes"))
         reads = try Self.reads(kith.scoped(to: "reads"))

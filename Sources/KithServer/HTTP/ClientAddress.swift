@@ -48,6 +48,12 @@ struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The client's own address for per-address limits: an IPv4 address, or an IPv6 /64 (what one
+    /// subscriber is given, and can rotate through at will).
+    var addressKey: String {
+        bytes.count == 4 ? description : "\(IPAddress(bytes: masked(to: 64))!)/64"
+    }
+
     /// The client's network for limits shared by neighbours: the IPv4 /24 or the IPv6 /56 (issue 15 §1).
     var network: String {
         bytes.count == 4 ? "\(IPAddress(bytes: masked(to: 24))!)/24" : "\(IPAddress(bytes: masked(to: 56))!)/56"
@@ -90,24 +96,27 @@ extension StringProtocol {
 }
 
 /// Where a request comes from: the TCP peer, or — when the peer is one of `KITH_TRUSTED_PROXIES` — the
-/// client the proxies name in `Forwarded` (RFC 7239) or, without it, `X-Forwarded-For` (GEN-05, issue 15 §4).
+/// client the proxies name in the one header they write, `X-Forwarded-For` or `Forwarded` (RFC 7239),
+/// as `KITH_FORWARDED_HEADER` says (GEN-05, issue 15 §4). The other header is never read: a proxy passes a
+/// header it does not write through as the client sent it.
 ///
 /// The header is read from the right: each hop a trusted proxy appended is skipped, and the first address
 /// no trusted proxy owns is the client. A header from an untrusted peer is ignored, so no client can
 /// choose its own rate-limit bucket.
 struct ClientAddressResolver: Sendable {
     let trustedProxies: [IPNetwork]
+    /// Whether the proxies write `Forwarded` rather than `X-Forwarded-For`.
+    var forwarded = false
 
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let forwarded = HTTPField.Name("Forwarded")!
 
     func client(peer: IPAddress?, headers: HTTPFields) -> IPAddress? {
         guard let peer, isTrusted(peer) else { return peer }
-        let forwarded = headers[values: Self.forwarded]
         let hops =
-            forwarded.isEmpty
-            ? headers[values: Self.forwardedFor].flatMap { $0.split(separator: ",").map { String($0.trimmingSpaces) } }
-            : forwarded.flatMap { $0.split(separator: ",") }.compactMap(Self.forwardedForValue)
+            forwarded
+            ? headers[values: Self.forwarded].flatMap { $0.split(separator: ",") }.compactMap(Self.forwardedForValue)
+            : headers[values: Self.forwardedFor].flatMap { $0.split(separator: ",").map { String($0.trimmingSpaces) } }
         var client = peer
         for hop in hops.reversed() {
             // An address a proxy could not read (`unknown`, an obfuscated name) ends the walk at the last proxy.

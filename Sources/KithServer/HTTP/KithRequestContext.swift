@@ -14,8 +14,9 @@ public struct KithRequestContext: AuthRequestContext, RequestContext {
     public var signedIn: SignedInUser? { identity?.signedInUser }
     /// The client: the TCP peer, or the client a trusted proxy names (``ClientAddressMiddleware``).
     var client: IPAddress?
-    /// The client's address, for per-address rate limits; only ever stored as a keyed digest.
-    public var clientAddress: String { client.map { "\($0)" } ?? "unknown" }
+    /// The client's address (an IPv6 client's /64), for per-address rate limits; only ever stored as a
+    /// keyed digest.
+    public var clientAddress: String { client?.addressKey ?? "unknown" }
     /// The client's network (IPv4 /24, IPv6 /56), for limits its neighbours share; only ever stored as a
     /// keyed digest.
     public var clientNetwork: String { client?.network ?? "unknown" }

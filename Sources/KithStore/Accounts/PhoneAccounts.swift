@@ -57,9 +57,9 @@ public struct PhoneAccounts: Sendable {
     /// hold the number.
     ///
     /// Answers identically for registered and unregistered numbers (no account enumeration). Earlier
-    /// unused codes for the number stop working. An opt-out code for a number that already opted out is
-    /// answered as sent and never sent (``PendingVerification/message`` is `nil`): a refusal would tell
-    /// the asker that the number's holder opted out (CON-08).
+    /// unused codes for the number stop working. To a number that opted out only one sign-in code a day is
+    /// sent; any other code is answered as sent and never sent (``PendingVerification/message`` is `nil`):
+    /// a refusal would tell the asker that the number's holder opted out (CON-08).
     ///
     /// - Throws: ``LimitRefusal`` when a limit refuses; nothing is written but, for a tripped pumping
     ///   guard, the range's block and its security event.
@@ -104,8 +104,15 @@ public struct PhoneAccounts: Sendable {
         do {
             message = try await store.database.transaction { sql in
                 // The same limits whether or not the code will be sent: their answers must not differ.
-                try await codeGuard.admit(phone: phone, phoneIndex: index, kind: kind, requester: requester, on: sql)
-                if kind == .numberOptOut, try await NumberSuppressions.isSuppressed(index, on: sql) {
+                guard
+                    try await codeGuard.admit(
+                        phone: phone,
+                        phoneIndex: index,
+                        kind: kind,
+                        requester: requester,
+                        on: sql
+                    )
+                else {
                     try await ProcessingGate.record(
                         [
                             ProcessingAct(
@@ -113,7 +120,7 @@ public struct PhoneAccounts: Sendable {
                                 actor: .anonymous,
                                 subject: nil,
                                 initiation: initiation,
-                                detail: "opt-out code not sent: the number already opted out"
+                                detail: "\(kind.rawValue) code not sent: the number opted out"
                             )
                         ],
                         store: store,
@@ -133,7 +140,8 @@ public struct PhoneAccounts: Sendable {
                 return try await MessageDispatcher.authorise(template, to: phone, by: act, store: store, on: sql).0
             }
         } catch let refusal as LimitRefusal {
-            if refusal.trippedGuard { try await codeGuard.block(rangeOf: phone, initiation: initiation) }
+            // The refusal stands whether or not the block could be written; the answer must not differ.
+            if refusal.trippedGuard { try? await codeGuard.block(rangeOf: phone, initiation: initiation) }
             await RateLimiter.logRefusal(refusal.limit, about: nil, initiation: initiation, store: store)
             throw refusal
         }
@@ -175,20 +183,45 @@ public struct PhoneAccounts: Sendable {
                 detail: "There is no privacy notice with this version."
             )
         }
-        // The lock of the account the code would open, read first so that the PIN's scrypt (tens of
-        // milliseconds) runs outside any transaction; nothing of it is answered before the code is right.
-        let lock = try await store.database.read { sql in
+        // The lock of the account the code would open and whether the code is right, read first without
+        // changing anything. Only for a right code with a PIN is a guess spent (atomically, before the PIN is
+        // checked, so parallel guesses cannot outrun the limit) and scrypt run, outside any transaction: a
+        // wrong code costs and answers the same with or without a lock.
+        let now = store.clock.nowMillis
+        let pending = try await store.database.read { sql in
             try await sql.raw(
                 """
-                SELECT users.registration_lock AS lock FROM verifications
-                JOIN users ON users.phone_index = verifications.phone_index
+                SELECT users.id AS account, users.registration_lock AS lock, verifications.code_hash AS code_hash
+                FROM verifications JOIN users ON users.phone_index = verifications.phone_index
                 WHERE verifications.id = \(bind: id) AND verifications.kind = \(bind: VerificationKind.signIn.rawValue)
+                    AND verifications.consumed = 0 AND verifications.expires_at > \(bind: now)
+                    AND verifications.attempts < \(bind: policy.maxAttempts)
                 """
-            ).first()?.decode(column: "lock", as: String?.self) ?? nil
+            ).first().map {
+                (
+                    account: UserID(rawValue: try $0.decode(column: "account", as: String.self)),
+                    lock: try $0.decode(column: "lock", as: String?.self),
+                    codeHash: try $0.decode(column: "code_hash", as: String.self)
+                )
+            }
         }
-        let offered: LockAttempt? = try lock.flatMap { stored in
-            try registrationLockPin.map { LockAttempt(lock: stored, matches: try RegistrationLock.matches($0, stored)) }
+        var offered: LockAttempt?
+        if let pending, let lock = pending.lock, let pin = registrationLockPin,
+            constantTimeEqual(pending.codeHash, store.vault.keyedDigest("otp:" + id, code))
+        {
+            let store = self.store
+            let limit = policy.lockGuesses
+            _ = try await store.database.transaction { sql in
+                try await RateLimiter.take(
+                    Self.lockGuessBucket(pending.account, store: store),
+                    limit: limit,
+                    store: store,
+                    on: sql
+                )
+            }
+            offered = LockAttempt(lock: lock, matches: try RegistrationLock.matches(pin, lock))
         }
+        let attempt = offered
         do {
             return try await redeem(id: id, code: code, kind: .signIn, initiation: initiation) {
                 sql,
@@ -200,7 +233,7 @@ public struct PhoneAccounts: Sendable {
                     phoneIndex: index,
                     phoneCipher: cipher,
                     noticeVersion: shown,
-                    lockAttempt: offered,
+                    lockAttempt: attempt,
                     initiation: initiation,
                     now: now,
                     on: sql
@@ -208,7 +241,7 @@ public struct PhoneAccounts: Sendable {
             }
         } catch let refusal as LockRefusal {
             if case .wrong(let account) = refusal {
-                // Counted apart from the redemption, which rolled back: the code still works with the right PIN.
+                // The redemption rolled back: the code still works with the right PIN; the guess is spent.
                 let act = ProcessingAct(
                     purpose: .securityLog,
                     actor: .anonymous,
@@ -217,17 +250,14 @@ public struct PhoneAccounts: Sendable {
                     detail: "registration lock PIN refused"
                 )
                 _ = try? await store.logDerivation(act)
-                _ = try await store.database.transaction { sql in
-                    try await RateLimiter.take(
-                        "lock-guesses:" + account.rawValue,
-                        limit: policy.lockGuesses,
-                        store: store,
-                        on: sql
-                    )
-                }
             }
             throw refusal.problem
         }
+    }
+
+    /// The rate bucket of an account's PIN guesses: a keyed digest of the account, like every bucket key.
+    static func lockGuessBucket(_ account: UserID, store: KithStore) -> String {
+        "lock-guesses:" + store.vault.keyedDigest("lock-guesses", account.rawValue)
     }
 
     /// A PIN offered with a code: the lock it was checked against, and whether it matched.
@@ -240,7 +270,6 @@ public struct PhoneAccounts: Sendable {
     enum LockRefusal: Error {
         case required
         case wrong(UserID)
-        case exhausted(retryAfter: Int)
 
         var problem: KithError {
             switch self {
@@ -252,8 +281,6 @@ public struct PhoneAccounts: Sendable {
                 )
             case .wrong:
                 KithError(.registrationLock, field: "registrationLockPin", detail: "The PIN is not right.")
-            case .exhausted(let retryAfter):
-                KithError(.rateLimited, detail: "Too many requests; try again later.", retryAfter: retryAfter)
             }
         }
     }
@@ -360,13 +387,14 @@ public struct PhoneAccounts: Sendable {
             "SELECT id, registration_lock, last_session_at, created_at FROM users WHERE phone_index = \(bind: phoneIndex)"
         ).first() {
             let existing = UserID(rawValue: try row.decode(column: "id", as: String.self))
-            let lastSession =
-                try row.decode(column: "last_session_at", as: Int64?.self)
-                ?? row.decode(column: "created_at", as: Int64.self)
+            // Unknown for accounts from before the column: never taken for recycled until a sign-in sets it.
+            let lastSession = try row.decode(column: "last_session_at", as: Int64?.self)
             if let lock = try row.decode(column: "registration_lock", as: String?.self) {
-                try await checkLock(lock, of: existing, attempt: lockAttempt, now: now, on: sql)
+                try checkLock(lock, of: existing, attempt: lockAttempt)
                 user = existing
-            } else if lastSession + Int64(policy.sessionLifetime + policy.recycledAfterDays * 86_400) * 1000 <= now {
+            } else if let lastSession,
+                lastSession + Int64(policy.sessionLifetime + policy.recycledAfterDays * 86_400) * 1000 <= now
+            {
                 try await freezeRecycled(existing, initiation: initiation, now: now, on: sql)
             } else {
                 user = existing
@@ -408,24 +436,8 @@ public struct PhoneAccounts: Sendable {
         return Session(token: token, user: signedIn, expiresAt: expires, newAccount: isNew)
     }
 
-    /// ACC-12: a locked account opens only with its PIN, and only while the day's guesses last.
-    private func checkLock(
-        _ lock: String,
-        of account: UserID,
-        attempt: LockAttempt?,
-        now: Int64,
-        on sql: any SQLDatabase
-    ) async throws {
-        let bucket = try await sql.raw(
-            "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: "lock-guesses:" + account.rawValue)"
-        ).first()
-        let left = policy.lockGuesses.take(
-            cost: 1,
-            tokens: try bucket?.decode(column: "tokens", as: Double.self),
-            updatedAt: try bucket?.decode(column: "updated_at", as: Double.self),
-            now: Double(now) / 1000
-        )
-        if case .failure(let wait) = left { throw LockRefusal.exhausted(retryAfter: wait.seconds) }
+    /// ACC-12: a locked account opens only with its PIN (the guess was spent before the PIN was checked).
+    private func checkLock(_ lock: String, of account: UserID, attempt: LockAttempt?) throws {
         // A PIN checked against a lock changed since is no answer either way: ask again.
         guard let attempt, attempt.lock == lock else { throw LockRefusal.required }
         guard attempt.matches else { throw LockRefusal.wrong(account) }

@@ -30,9 +30,11 @@ extension DataInventory {
         static let connectionRequests = RateLimit.perDay(100, burst: 100).secondsUntilFull
         /// ``ReadThrottle``'s bucket per reader (GEN-05).
         static let reads = ReadThrottlePolicy().perUser.secondsUntilFull
+        /// Registration-lock PIN guesses per account (ACC-12).
+        static let lockGuesses = VerificationPolicy().lockGuesses.secondsUntilFull
         static let longest = [
             codesPerAddress, codesPerNetwork, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
-            reads,
+            reads, lockGuesses,
         ].max()!
     }
 
@@ -232,6 +234,19 @@ extension DataInventory {
                                 unit: .seconds
                             ),
                             export: .toSubject
+                        ),
+                        KeyPattern(
+                            "lock-guesses:",
+                            "<keyed hash of the user id>",
+                            category: .userIdentifier,
+                            subject: .user,
+                            purposes: [.abusePrevention],
+                            retention: .window(
+                                seconds: BucketWindow.lockGuesses,
+                                after: "updated_at",
+                                unit: .seconds
+                            ),
+                            export: .notExported("a counter of the last day; it expires by itself")
                         ),
                         KeyPattern(
                             "reads:",

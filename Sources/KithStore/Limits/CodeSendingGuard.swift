@@ -35,13 +35,15 @@ struct CodeSendingGuard {
 
     /// Admits a code of `kind` to `phone` asked for by `requester`, recording it; or throws a
     /// ``LimitRefusal`` and writes nothing, so the caller's transaction rolls back.
+    ///
+    /// - Returns: whether the code is to be sent (`false`: answered as sent, never sent; CON-08).
     func admit(
         phone: PhoneNumber,
         phoneIndex: String,
         kind: VerificationKind,
         requester: CodeRequester,
         on sql: any SQLDatabase
-    ) async throws {
+    ) async throws -> Bool {
         if store.database.backend == .postgres {
             try await sql.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: phoneIndex), 7302))").run()
         }
@@ -57,12 +59,27 @@ struct CodeSendingGuard {
         try await take("otp-network:" + network, policy.perNetwork, on: sql)
         try await checkNumber(phoneIndex, now: now, on: sql)
         try await checkRange(range, phoneIndex: phoneIndex, network: network, now: now, on: sql)
+        // CON-08: past the limits every number meets, an opted-out number receives only sign-in codes, at most
+        // `suppressedPerDay` a day; any other code is answered as sent and never sent, so that the answer
+        // does not tell the asker the holder opted out. It still counts for the limits above.
+        var sends = true
+        if try await NumberSuppressions.isSuppressed(phoneIndex, on: sql) {
+            let sentToday =
+                try await sql.raw(
+                    """
+                    SELECT COUNT(*) AS n FROM code_sends WHERE phone_index = \(bind: phoneIndex)
+                    AND kind = \(bind: VerificationKind.signIn.rawValue) AND sent_at > \(bind: now - Self.day)
+                    """
+                ).first()?.decode(column: "n", as: Int.self) ?? 0
+            sends = kind == .signIn && sentToday < policy.suppressedPerDay
+        }
         try await sql.raw(
             """
             INSERT INTO code_sends (phone_index, range_key, network_key, kind, sent_at)
-            VALUES (\(bind: phoneIndex), \(bind: range), \(bind: network), \(bind: kind.rawValue), \(bind: now))
+            VALUES (\(bind: phoneIndex), \(bind: range), \(bind: network), \(bind: sends ? kind.rawValue : "unsent"), \(bind: now))
             """
         ).run()
+        return sends
     }
 
     /// A token bucket of the requester's, refused as a ``LimitRefusal``.
@@ -75,22 +92,13 @@ struct CodeSendingGuard {
         }
     }
 
-    /// The number's own limits: per hour, per day, the growing back-off, and its opt-out (CON-08: at most
-    /// `suppressedPerDay` sign-in codes a day; its opt-out codes are answered and never sent, by the caller).
+    /// The number's own limits: per hour, per day and the growing back-off, over every code asked for.
     private func checkNumber(_ phoneIndex: String, now: Int64, on sql: any SQLDatabase) async throws {
         let rows = try await sql.raw(
             "SELECT sent_at, kind FROM code_sends WHERE phone_index = \(bind: phoneIndex) AND sent_at > \(bind: now - Self.day) ORDER BY sent_at"
         ).all()
         let sent = try rows.map { try $0.decode(column: "sent_at", as: Int64.self) }
         var waits: [Int64] = []
-        if try await NumberSuppressions.isSuppressed(phoneIndex, on: sql) {
-            let signIns = try zip(rows, sent).filter {
-                try $0.0.decode(column: "kind", as: String.self) == VerificationKind.signIn.rawValue
-            }.map(\.1)
-            if signIns.count >= policy.suppressedPerDay {
-                waits.append(signIns[signIns.count - policy.suppressedPerDay] + Self.day - now)
-            }
-        }
         let lastHour = sent.filter { $0 > now - Self.hour }
         if lastHour.count >= policy.perNumberPerHour {
             waits.append(lastHour[lastHour.count - policy.perNumberPerHour] + Self.hour - now)

@@ -113,11 +113,7 @@ struct AccountRoutes {
             guard body.verificationId.count <= 64 else {
                 throw KithError.invalid("verificationId", "This is not a verification ID.")
             }
-            try await RateLimiter(store: services.store).take(
-                "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.verifyPerAddress,
-                initiation: context.initiation("verifyPhone")
-            )
+            try await services.limitCodeGuesses(context, operation: "verifyPhone")
             let session = try await services.accounts.verify(
                 id: body.verificationId,
                 code: body.code,
@@ -173,11 +169,7 @@ struct AccountRoutes {
         api.add(.put, "/v1/me/phone-number", "changePhoneNumber") { request, context in
             let user = try context.requireUser().user
             let body = try await request.decodeStrict(ChangeNumberBody.self, context: context, maxBytes: 4096)
-            try await RateLimiter(store: services.store).take(
-                "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.verifyPerAddress,
-                initiation: context.initiation("changePhoneNumber")
-            )
+            try await services.limitCodeGuesses(context, operation: "changePhoneNumber")
             _ = try await services.accounts.changeNumber(
                 verificationId: body.verificationId,
                 code: body.code,

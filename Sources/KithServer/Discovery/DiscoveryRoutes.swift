@@ -154,11 +154,7 @@ struct DiscoveryRoutes {
             guard body.code.count == 6, body.code.allSatisfy(\.isASCIIDigit), body.verificationId.count <= 64 else {
                 throw KithError.invalid("code", "The code has 6 digits.")
             }
-            try await RateLimiter(store: services.store).take(
-                "verify-ip:" + services.store.vault.keyedDigest("ip", context.clientAddress),
-                limit: services.rateLimits.verifyPerAddress,
-                initiation: context.initiation("confirmNumberOptOut")
-            )
+            try await services.limitCodeGuesses(context, operation: "confirmNumberOptOut")
             let response = try await NumberSuppressions(store: services.store).confirm(
                 verificationId: body.verificationId,
                 code: body.code,

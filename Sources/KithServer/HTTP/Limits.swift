@@ -21,6 +21,15 @@ extension KithServices {
         }
     }
 
+    /// Code guesses from the client's address, across every kind of verification (ACC-12).
+    func limitCodeGuesses(_ context: KithRequestContext, operation: String) async throws {
+        try await RateLimiter(store: store).take(
+            "verify-ip:" + store.vault.keyedDigest("ip", context.clientAddress),
+            limit: rateLimits.verifyPerAddress,
+            initiation: context.initiation(operation)
+        )
+    }
+
     /// The answer to a refusal by any limit: one 429 with `Retry-After`, whatever the rule; the rule is
     /// counted in `kith_limits_refused_total`, a tripped guard in `kith_limits_tripped_total`.
     func refused(_ refusal: LimitRefusal) -> KithError {

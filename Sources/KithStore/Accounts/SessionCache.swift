@@ -104,26 +104,12 @@ public struct SessionRevocationFeed: Service, CustomStringConvertible {
     /// Reads every `interval` until graceful shutdown. A failed read is logged (error type only); the cache
     /// stops being trusted until a read succeeds again.
     public func run() async throws {
-        let interval = self.interval
-        await cancelWhenGracefulShutdown {
-            var failing = false
-            while !Task.isCancelled {
-                do {
-                    try await refresh()
-                    failing = false
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if !failing {
-                        logger.warning(
-                            "session revocations unreadable; sessions are read from the store",
-                            metadata: ["error.type": "\(type(of: error))"]
-                        )
-                    }
-                    failing = true
-                }
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
+        await repeatUntilShutdown(
+            every: interval,
+            logger: logger,
+            failure: "session revocations unreadable; sessions are read from the store"
+        ) {
+            try await refresh()
         }
     }
 
@@ -167,6 +153,31 @@ extension SessionCache {
                 VALUES (\(bind: hash), \(bind: user.rawValue), \(bind: now))
                 """
             ).run()
+        }
+    }
+}
+
+/// Runs `work` every `interval` until graceful shutdown: the loop of a node's background readers. A failure
+/// is logged once (error type only) until `work` succeeds again.
+func repeatUntilShutdown(
+    every interval: Duration,
+    logger: Logger,
+    failure: Logger.Message,
+    _ work: @escaping @Sendable () async throws -> Void
+) async {
+    await cancelWhenGracefulShutdown {
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                try await work()
+                failing = false
+            } catch is CancellationError {
+                return
+            } catch {
+                if !failing { logger.warning(failure, metadata: ["error.type": "\(type(of: error))"]) }
+                failing = true
+            }
+            do { try await Task.sleep(for: interval) } catch { return }
         }
     }
 }

@@ -44,6 +44,48 @@ public struct RateLimiter: Sendable {
     ///
     /// - Returns: the tokens left in the bucket.
     /// - Throws: ``KithError/Code/rateLimited`` with `Retry-After`; the caller's transaction rolls back.
+    /// The bucket's row, made full if absent and locked for the caller's transaction (PostgreSQL; SQLite has
+    /// one writer).
+    static func lockedBucket(
+        _ bucket: String,
+        limit: RateLimit,
+        now: Double,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws -> (tokens: Double?, updatedAt: Double?) {
+        try await sql.raw(
+            "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: now)) ON CONFLICT (bucket) DO NOTHING"
+        ).run()
+        let lock: SQLQueryString = store.database.backend == .postgres ? " FOR UPDATE" : ""
+        let row = try await sql.raw(
+            "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)"
+        ).first()
+        return (
+            try row?.decode(column: "tokens", as: Double.self), try row?.decode(column: "updated_at", as: Double.self)
+        )
+    }
+
+    /// Spends `cost` tokens already granted elsewhere (a node's in-memory share, ``ReadThrottle``): never
+    /// refuses, the bucket stops at empty.
+    ///
+    /// - Returns: the tokens left and the time they were counted at.
+    static func spend(
+        _ bucket: String,
+        limit: RateLimit,
+        cost: Double,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws -> (tokens: Double, updatedAt: Double) {
+        let now = store.clock.nowSeconds
+        let (tokens, updatedAt) = try await lockedBucket(bucket, limit: limit, now: now, store: store, on: sql)
+        let available = min(limit.burst, (tokens ?? limit.burst) + max(0, now - (updatedAt ?? now)) * limit.perSecond)
+        let left = max(0, available - cost)
+        try await sql.raw(
+            "UPDATE rate_buckets SET tokens = \(bind: left), updated_at = \(bind: now) WHERE bucket = \(bind: bucket)"
+        ).run()
+        return (left, now)
+    }
+
     static func take(
         _ bucket: String,
         limit: RateLimit,
@@ -52,15 +94,7 @@ public struct RateLimiter: Sendable {
         on sql: any SQLDatabase
     ) async throws -> Double {
         let now = store.clock.nowSeconds
-        try await sql.raw(
-            "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: now)) ON CONFLICT (bucket) DO NOTHING"
-        ).run()
-        let lock: SQLQueryString = store.database.backend == .postgres ? " FOR UPDATE" : ""
-        let row = try await sql.raw(
-            "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)"
-        ).first()
-        let tokens = try row?.decode(column: "tokens", as: Double.self)
-        let updatedAt = try row?.decode(column: "updated_at", as: Double.self)
+        let (tokens, updatedAt) = try await lockedBucket(bucket, limit: limit, now: now, store: store, on: sql)
         switch limit.take(cost: cost, tokens: tokens, updatedAt: updatedAt, now: now) {
         case .success(let remaining):
             try await sql.raw(

@@ -273,21 +273,7 @@ public final class ReadThrottle: Sendable {
     ) async throws {
         let reader = item.reader.rawValue
         if item.cost > 0 {
-            let bucket = "reads:" + reader
-            let seconds = Double(now) / 1000
-            try await sql.raw(
-                "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (\(bind: bucket), \(bind: limit.burst), \(bind: seconds)) ON CONFLICT (bucket) DO NOTHING"
-            ).run()
-            let lock: SQLQueryString = store.database.backend == .postgres ? " FOR UPDATE" : ""
-            let row = try await sql.raw(
-                "SELECT tokens, updated_at FROM rate_buckets WHERE bucket = \(bind: bucket)\(lock)"
-            ).first()
-            let tokens = try row?.decode(column: "tokens", as: Double.self) ?? limit.burst
-            let updatedAt = try row?.decode(column: "updated_at", as: Double.self) ?? seconds
-            let available = min(limit.burst, tokens + max(0, seconds - updatedAt) * limit.perSecond)
-            try await sql.raw(
-                "UPDATE rate_buckets SET tokens = \(bind: max(0, available - item.cost)), updated_at = \(bind: seconds) WHERE bucket = \(bind: bucket)"
-            ).run()
+            _ = try await RateLimiter.spend("reads:" + reader, limit: limit, cost: item.cost, store: store, on: sql)
         }
         for subject in item.fresh {
             try await sql.raw(
@@ -342,23 +328,8 @@ public struct ReadThrottleSync: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
-        let interval = self.interval
-        await cancelWhenGracefulShutdown {
-            var failing = false
-            while !Task.isCancelled {
-                do {
-                    try await throttle.synchronise()
-                    failing = false
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if !failing {
-                        logger.warning("read throttle not synchronised", metadata: ["error.type": "\(type(of: error))"])
-                    }
-                    failing = true
-                }
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
+        await repeatUntilShutdown(every: interval, logger: logger, failure: "read throttle not synchronised") {
+            try await throttle.synchronise()
         }
     }
 }

@@ -15,6 +15,9 @@ public final class ReadThrottle: Sendable {
     let store: KithStore
     public let policy: ReadThrottlePolicy
     private let state = Mutex(State())
+    /// One synchronisation at a time: a caller that finds one under way waits for it and then writes
+    /// its own, so whatever was read before the call is in the store when the call returns.
+    private let synchronising = AsyncLock()
 
     /// A reader idle this long with nothing to write is forgotten (and read from the store when back).
     static let idleMillis: Int64 = 600_000
@@ -192,6 +195,8 @@ public final class ReadThrottle: Sendable {
     /// Readers idle for ten minutes with nothing to write are forgotten. On failure nothing is lost: what
     /// was to be written is kept for the next synchronisation.
     public func synchronise() async throws {
+        await synchronising.acquire()
+        defer { synchronising.release() }
         let now = store.clock.nowMillis
         let pending: [Pending] = state.withLock { state in
             var pending: [Pending] = []

@@ -4,7 +4,8 @@
 /// else. Dense indices keep adjacency at four bytes per entry and let scratch buffers be plain arrays indexed by node.
 public typealias NodeID = UInt32
 
-/// Maps external user IDs to dense ``NodeID`` values and back; it only ever grows.
+/// Maps external user IDs to dense ``NodeID`` values and back. Node numbers are never reused: a forgotten
+/// user's node stays allocated with no one behind it.
 ///
 /// IDs are handed out in order of first sight, starting at 0, so the directory's ``count`` is also the node count a
 /// graph needs to hold every known user.
@@ -50,6 +51,17 @@ public struct NodeDirectory: Sendable {
 
     /// Returns the user ID behind `node`, or `nil` if no user has that node.
     public func userID(of node: NodeID) -> String? {
-        Int(node) < userIDs.count ? userIDs[Int(node)] : nil
+        guard Int(node) < userIDs.count else { return nil }
+        let userID = userIDs[Int(node)]
+        return userID.isEmpty ? nil : userID
+    }
+
+    /// Forgets `userID` (an erased person): its node stays allocated, with no one behind it.
+    /// - Returns: the node it had, if it was known.
+    @discardableResult
+    public mutating func forget(_ userID: String) -> NodeID? {
+        guard let node = nodeIDsByUserID.removeValue(forKey: userID) else { return nil }
+        userIDs[Int(node)] = ""
+        return node
     }
 }

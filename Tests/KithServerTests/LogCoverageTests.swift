@@ -30,6 +30,9 @@ enum LoggedSubjects: String, Sendable, CustomStringConvertible {
     case anonymous
     /// An operator's entry, about the person the data read concerns.
     case operatorAboutSubject
+    /// Entries by the caller about the caller, then the system's erasure of the account, naming no one
+    /// (DSR-04): after it the caller's pseudonym links to no one.
+    case actorThenErasure
 
     var description: String { rawValue }
 }
@@ -167,6 +170,35 @@ struct LogCoverageTests {
             let ann = try await app.person(1)
             return LogCoverageDrive(caller: ann.id, status: .noContent, secrets: [ann.token]) {
                 try await app.call(.delete, "/v1/me/registration-lock", token: ann.token)
+            }
+        },
+
+        // MARK: Data rights
+        LogCoverageRow("startAccountDeletion", .actor) { app in
+            let ann = try await app.person(1)
+            return LogCoverageDrive(caller: ann.id, status: .accepted, secrets: [ann.token]) {
+                try await app.call(.post, "/v1/me/deletion/verifications", token: ann.token)
+            }
+        },
+        LogCoverageRow("deleteMyAccount", .actorThenErasure) { app in
+            let ann = try await app.person(1)
+            let started = try await app.call(.post, "/v1/me/deletion/verifications", token: ann.token)
+            let id = try #require(started.string("verificationId"))
+            let code = try #require(app.lastCode(to: ann.phone))
+            return LogCoverageDrive(caller: ann.id, status: .ok, secrets: [ann.token, id]) {
+                try await app.call(
+                    .post,
+                    "/v1/me/deletion",
+                    token: ann.token,
+                    json: ["verificationId": id, "code": code]
+                )
+            }
+        },
+        LogCoverageRow("getAccountDeletionStatus", .none) { app in
+            let ann = try await app.person(1)
+            let deletion = try await app.deleteAccount(ann)
+            return LogCoverageDrive(caller: nil, status: .ok, secrets: [ann.token]) {
+                try await app.call(.get, "/v1/account-deletions/\(deletion)")
             }
         },
 
@@ -619,14 +651,17 @@ struct LogCoverageTests {
     ) async throws {
         let drive = try await prepare(app)
         let before = try await lastSeq(app)
+        // The caller's pseudonym before the call: an erasure destroys it.
+        var callerBefore: String?
+        if let id = drive.caller { callerBefore = try await pseudonym(of: id, app) }
         let reply = try await drive.call()
         #expect(reply.status == drive.status, "\(label) must succeed for the row to mean anything: \(reply.body)")
         // A retention sweep may run at any time; it is the system's act, not the operation's.
         let written = try await entries(after: before, app).filter { $0.entry.initiation.kind != .system }
         let logged = written.map(\.entry)
         let callerID = drive.callerFromReply ? reply.string("userId") : drive.caller
-        var caller: String?
-        if let callerID { caller = try await pseudonym(of: callerID, app) }
+        var caller = drive.callerFromReply ? nil : callerBefore
+        if caller == nil, let callerID { caller = try await pseudonym(of: callerID, app) }
         var about: [String] = []
         for other in drive.about { about.append(try await pseudonym(of: other, app)) }
         let seen = logged.map { "\($0.actor) → \($0.subject ?? "no one"): \($0.detail)" }
@@ -660,6 +695,16 @@ struct LogCoverageTests {
             #expect(
                 logged.allSatisfy { $0.actor == "anonymous" && $0.subject == about.first },
                 "\(label) is stated to log as anonymous about \(about.first ?? "no one"): \(seen)"
+            )
+        case .actorThenErasure:
+            let erasure = try #require(logged.last, "\(label) is stated to log and erase, but logged nothing")
+            #expect(
+                erasure.actor == "system" && erasure.subject == nil && erasure.detail.hasPrefix("account erased"),
+                "\(label) ends with the account's erasure, naming no one: \(seen)"
+            )
+            #expect(
+                logged.count >= 2 && logged.dropLast().allSatisfy { $0.actor == caller && $0.subject == caller },
+                "\(label) is stated to log about the caller \(caller ?? "?") before the erasure: \(seen)"
             )
         case .operatorAboutSubject:
             #expect(!logged.isEmpty, "\(label) is stated to log the operator's read, but logged nothing")

@@ -26,12 +26,14 @@ struct TestApp {
         databaseURL: String? = nil,
         codes: CodeSendingPolicy = .seeding,
         reads: ReadThrottlePolicy = ReadThrottlePolicy(),
+        deletion: DeletionPolicy = DeletionPolicy(),
         live: Bool = false,
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
         var configuration = KithConfiguration()
         configuration.codes = codes
         configuration.reads = reads
+        configuration.deletion = deletion
         if live {
             // Over TCP on loopback, behind a "proxy" on loopback: the test names each client in X-Forwarded-For.
             configuration.port = 0

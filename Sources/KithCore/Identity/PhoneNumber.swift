@@ -19,6 +19,15 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, CustomDe
         }
     }
 
+    /// The digits after the country code (the national significant number), for the regions Kith models;
+    /// `nil` for another country code.
+    public var nationalSignificantNumber: String? {
+        guard let region = Region.matching(international: Digits(value: digits, count: Int(digitCount))) else {
+            return nil
+        }
+        return String(e164.dropFirst(1 + region.countryCode.count))
+    }
+
     /// Calls `body` with the UTF-8 bytes of ``e164`` in a stack buffer, without making a `String`
     /// (for keyed digests of many numbers).
     public func withE164Bytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -60,6 +60,16 @@ public struct PhonePrefixIndex: Sendable {
         if recent.count > 4096 { compact() }
     }
 
+    /// Removes prefixes (of erased people, DSR-04): one pass over the sorted entries for the whole batch.
+    public mutating func remove(_ prefixes: some Sequence<UInt64>) {
+        let gone = Set(prefixes).filter { contains($0) }
+        guard !gone.isEmpty else { return }
+        recent.subtract(gone)
+        let before = sorted.count
+        sorted.removeAll { gone.contains($0) }
+        if sorted.count != before { rebuildDirectory() }
+    }
+
     /// Folds recent inserts into the sorted array (a merge from the back, in place) and rebuilds the
     /// directory.
     public mutating func compact() {

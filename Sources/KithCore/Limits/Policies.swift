@@ -159,3 +159,33 @@ public struct ReadThrottlePolicy: Sendable, Equatable {
         return policy
     }
 }
+
+/// When an account asked to be deleted, or frozen for a recycled number, is erased (DSR-04, ACC-10, ACC-12).
+public struct DeletionPolicy: Sendable, Equatable {
+    /// Working days (Monday to Friday, UTC) between the request and the erasure; during them the account
+    /// is deactivated. 0, the default, erases at once; at most 15 (ACC-10: done within 15 working days).
+    public var graceWorkingDays = 0
+    /// Days a frozen account (its number signed in again after ``VerificationPolicy/recycledAfterDays``)
+    /// is kept before it is erased: long enough for its holder to show it was theirs, then gone.
+    public var frozenRetentionDays = 30
+
+    public init(graceWorkingDays: Int = 0, frozenRetentionDays: Int = 30) {
+        self.graceWorkingDays = graceWorkingDays
+        self.frozenRetentionDays = frozenRetentionDays
+    }
+
+    /// The erasure time for a request at `requested` (Unix milliseconds): `graceWorkingDays` later,
+    /// weekends not counted.
+    public func eraseAfter(requestedAt requested: Int64) -> Int64 {
+        let day: Int64 = 86_400_000
+        var at = requested
+        var left = graceWorkingDays
+        while left > 0 {
+            at += day
+            // 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Monday … 6 on Sunday.
+            let weekday = ((at / day) + 3) % 7
+            if weekday < 5 { left -= 1 }
+        }
+        return at
+    }
+}

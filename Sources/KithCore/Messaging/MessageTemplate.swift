@@ -21,10 +21,12 @@ public enum MessageTemplate: Sendable, Equatable {
     case optOutCode(String)
     /// A code that proves a signed-in person holds the number they change to (DSR-03).
     case numberChangeCode(String)
+    /// A code that proves a signed-in person holds their account's number before it is deleted (DSR-04).
+    case accountDeletionCode(String)
 
     public var kind: MessageKind {
         switch self {
-        case .signInCode, .numberChangeCode: .verification
+        case .signInCode, .numberChangeCode, .accountDeletionCode: .verification
         case .optOutCode: .numberOptOut
         }
     }
@@ -38,6 +40,8 @@ public enum MessageTemplate: Sendable, Equatable {
             "【Kith】号码屏蔽验证码 \(code)，10 分钟内有效。Your Kith opt-out code is \(code)."
         case .numberChangeCode(let code):
             "【Kith】更换号码验证码 \(code)，10 分钟内有效。Your Kith code to change your number to this one is \(code)."
+        case .accountDeletionCode(let code):
+            "【Kith】注销账号验证码 \(code)，10 分钟内有效。如非本人操作请忽略。Your Kith code to delete your account is \(code)."
         }
     }
 }

@@ -33,7 +33,7 @@ struct VerifyBody: StrictDecodable {
     }
 }
 
-/// `changePhoneNumber`: the code sent to the new number (DSR-03).
+/// `changePhoneNumber` and `deleteMyAccount`: a verification and the code sent for it (DSR-03, DSR-04).
 struct ChangeNumberBody: StrictDecodable {
     static let fields: Set<String> = ["verificationId", "code"]
     var verificationId: String

@@ -22,15 +22,22 @@ extension KithServices {
         case .failure(let failure):
             throw KithError.invalid("phone", "This is not a phone number we can send a code to (\(failure.rawValue)).")
         }
-        let pending: PendingVerification
-        do {
-            pending = try await accounts.startVerification(
+        return try await deliverCode {
+            try await accounts.startVerification(
                 phone: phone,
                 kind: kind,
                 for: user,
                 requester: CodeRequester(context),
                 initiation: context.initiation(operation)
             )
+        }
+    }
+
+    /// Issues a code with `issue` and sends its message: every limit's refusal as the one 429 problem.
+    func deliverCode(_ issue: () async throws -> PendingVerification) async throws -> VerificationStarted {
+        let pending: PendingVerification
+        do {
+            pending = try await issue()
         } catch let refusal as LimitRefusal {
             throw refused(refusal)
         }

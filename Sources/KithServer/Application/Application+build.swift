@@ -41,6 +41,8 @@ public struct KithServices: Sendable {
     public let network: SocialNetwork
     public let suggestions: PeopleYouMayKnow
     public let messages: MessageDispatcher
+    /// Account deletion and erasure (DSR-04, ACC-10).
+    public let erasure: AccountErasure
     /// The read throttle (GEN-05); `nil` only in a benchmark that measures its cost.
     public let reads: ReadThrottle?
     public let metrics: PrometheusCollectorRegistry
@@ -63,16 +65,23 @@ public func buildApplication(
     let store = KithStore(database: database, keys: keys, catalogue: overrides.catalogue, clock: overrides.clock)
     let gateway = overrides.gateway ?? OutboxGateway(path: configuration.smsOutbox)
     let network = SocialNetwork(store: store, replica: GraphReplica())
+    let accounts = PhoneAccounts(store: store, policy: configuration.verification, codes: configuration.codes)
+    let discovery = ContactDiscovery(store: store, index: DiscoveryIndex())
+    let reads = overrides.throttleReads ? ReadThrottle(store: store, policy: configuration.reads) : nil
+    // Every in-memory holder of the data inventory forgets an erased person (DSR-04).
+    let holders: [any ForgetsErasedPeople] = [network.replica, discovery.index] + (reads.map { [$0] } ?? [])
+    let erasure = AccountErasure(accounts: accounts, policy: configuration.deletion, holders: holders)
     let services = KithServices(
         store: store,
-        accounts: PhoneAccounts(store: store, policy: configuration.verification, codes: configuration.codes),
+        accounts: accounts,
         consents: ConsentLedger(store: store),
         operators: Operators(store: store),
-        discovery: ContactDiscovery(store: store, index: DiscoveryIndex()),
+        discovery: discovery,
         network: network,
         suggestions: PeopleYouMayKnow(network: network),
         messages: MessageDispatcher(gateway: gateway, store: store),
-        reads: overrides.throttleReads ? ReadThrottle(store: store, policy: configuration.reads) : nil,
+        erasure: erasure,
+        reads: reads,
         metrics: PrometheusCollectorRegistry(),
         rateLimits: overrides.rateLimits,
         defaultRegion: configuration.defaultRegion,
@@ -103,8 +112,13 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kith"),
         services: [
             database, GraphReplicaService(network: network, logger: logger),
-            RetentionSweeper(store: store, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
-            SessionRevocationFeed(store: store, logger: logger),
+            RetentionSweeper(
+                store: store,
+                interval: .seconds(configuration.retentionSweepSeconds),
+                erasure: erasure,
+                logger: logger
+            ),
+            SessionRevocationFeed(store: store, logger: logger), ErasureNoticeFeed(erasure: erasure, logger: logger),
         ] + (services.reads.map { [ReadThrottleSync(throttle: $0, logger: logger)] } ?? []),
         logger: logger
     )
@@ -162,6 +176,7 @@ func registerRoutes(on api: API, services: KithServices) {
     SuggestionRoutes(services: services).register(on: api)
     OperationsRoutes(services: services).register(on: api)
     OperatorRoutes(services: services).register(on: api)
+    DataRightsRoutes(services: services).register(on: api)
 }
 
 /// The operations the server implements, for checking them against the OpenAPI document.

@@ -47,6 +47,11 @@ import SystemPackage
 ///   - `kith.recycled.after.days` (int, optional, default: `180`): days without a session after which a
 ///     number's next sign-in opens a new, empty account and freezes the old one, unless it has a
 ///     registration lock (ACC-12, DSR-03; `KITH_RECYCLED_AFTER_DAYS`).
+///   - `kith.deletion.grace.working.days` (int, optional, default: `0`): working days between a person's
+///     `deleteMyAccount` and the erasure, the account deactivated meanwhile; 0 to 15 (DSR-04, ACC-10;
+///     `KITH_DELETION_GRACE_WORKING_DAYS`).
+///   - `kith.frozen.retention.days` (int, optional, default: `30`): days a frozen account (its number
+///     recycled) is kept before it is erased (ACC-12; `KITH_FROZEN_RETENTION_DAYS`).
 ///   - `kith.reads.*` (ints, optional): how much of other people's data one person may read (GEN-05;
 ///     defaults in ``ReadThrottlePolicy``): `per.hour` (1200, burst a tenth), `distinct.people.hour`
 ///     (300), `block.seconds` (3600) (`KITH_READS_PER_HOUR`, …).
@@ -79,6 +84,8 @@ public struct KithConfiguration: Sendable {
     public var reads = ReadThrottlePolicy()
     /// Codes, sessions, registration locks and recycled numbers (ACC-12).
     public var verification = VerificationPolicy()
+    /// When deleted and frozen accounts are erased (DSR-04, ACC-10, ACC-12).
+    public var deletion = DeletionPolicy()
 
     public init() {}
 
@@ -137,6 +144,20 @@ public struct KithConfiguration: Sendable {
             "recycled",
             "after.days",
             &verification.recycledAfterDays,
+            atMost: 3650
+        )
+        deletion.graceWorkingDays = kith.int(forKey: "deletion.grace.working.days", default: 0)
+        guard (0...15).contains(deletion.graceWorkingDays) else {
+            throw KithError.invalid(
+                "KITH_DELETION_GRACE_WORKING_DAYS",
+                "Use a whole number of working days from 0 to 15."
+            )
+        }
+        try Self.read(
+            kith.scoped(to: "frozen"),
+            "frozen",
+            "retention.days",
+            &deletion.frozenRetentionDays,
             atMost: 3650
         )
         retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)

@@ -10,6 +10,8 @@ public enum VerificationKind: String, Sendable {
     case numberOptOut = "number-opt-out"
     /// A signed-in person proves the number they change to (DSR-03).
     case numberChange = "number-change"
+    /// A signed-in person proves they hold the account's number before deleting it (DSR-04, ACC-10).
+    case accountDeletion = "account-deletion"
 }
 
 /// What `startPhoneVerification` hands back: the same shape whether or not the number is registered.
@@ -97,6 +99,7 @@ public struct PhoneAccounts: Sendable {
             case .signIn: .signInCode(code)
             case .numberOptOut: .optOutCode(code)
             case .numberChange: .numberChangeCode(code)
+            case .accountDeletion: .accountDeletionCode(code)
             }
         let store = self.store
         let codeGuard = CodeSendingGuard(policy: codes, store: store)

@@ -81,6 +81,14 @@ final class SessionCache: Sendable {
         }
     }
 
+    /// Forgets every session of an erased person (DSR-04); a lookup under way does not cache them again.
+    func forget(user: UserID) {
+        state.withLock { state in
+            state.entries = state.entries.filter { $0.value.user != user }
+            state.generation &+= 1
+        }
+    }
+
     /// Entries held now (for tests and metrics).
     var count: Int { state.withLock { $0.entries.count } }
 }
@@ -154,6 +162,26 @@ extension SessionCache {
                 """
             ).run()
         }
+    }
+}
+
+extension SessionCache {
+    /// Ends every session of an erased person in the caller's transaction (DSR-04): the revocations the
+    /// other nodes read name the token hashes only, never the person.
+    static func endAll(of user: UserID, store: KithStore, on sql: any SQLDatabase) async throws -> Int {
+        let now = store.clock.nowMillis
+        let hashes = try await sql.raw(
+            "DELETE FROM sessions WHERE user_id = \(bind: user.rawValue) RETURNING token_hash"
+        ).all().map { try $0.decode(column: "token_hash", as: String.self) }
+        for hash in hashes {
+            try await sql.raw(
+                """
+                INSERT INTO session_revocations (token_hash, user_id, revoked_at) VALUES (\(bind: hash), '', \(bind: now))
+                ON CONFLICT (token_hash) DO NOTHING
+                """
+            ).run()
+        }
+        return hashes.count
     }
 }
 

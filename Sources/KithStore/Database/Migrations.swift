@@ -368,6 +368,32 @@ public enum Migrations {
                 "CREATE INDEX users_phone_seq ON users (phone_seq)",
             ]
         ),
+        Migration(
+            id: "0012-account-erasure",
+            statements: [
+                // Account deletions asked for (DSR-04, ACC-10): the person until erased, then only times and counts.
+                """
+                CREATE TABLE account_deletions (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT,
+                    requested_at BIGINT NOT NULL,
+                    erase_after BIGINT NOT NULL,
+                    erased_at BIGINT,
+                    summary TEXT
+                )
+                """,
+                "CREATE INDEX account_deletions_user ON account_deletions (user_id)",
+                "CREATE INDEX account_deletions_due ON account_deletions (erase_after)",
+                // Who was erased, encrypted, for an hour: how the other nodes' in-memory holders forget them.
+                """
+                CREATE TABLE erasure_notices (
+                    at BIGINT NOT NULL,
+                    subject_cipher TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX erasure_notices_at ON erasure_notices (at)",
+            ]
+        ),
     ]
 }
 

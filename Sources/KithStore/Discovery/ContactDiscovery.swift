@@ -39,6 +39,14 @@ public final class DiscoveryIndex: Sendable {
         state.withLock { state in elements.filter { state.index.contains(prefix($0)) } }
     }
 
+    /// Forgets the prefix of an erased person's blind index (DSR-04). Another discoverable person with the
+    /// same 64-bit prefix is still matched: every candidate is confirmed against the store's full index
+    /// (the chance of such a collision among 10 million people is about one in 300 billion).
+    public func forget(phoneIndex: String) {
+        guard let prefix = PhonePrefixIndex.prefix(hex: phoneIndex) else { return }
+        state.withLock { $0.index.remove([prefix]) }
+    }
+
     /// Loads the grants made since the last catch-up, reading from `database` (the first, full load).
     public func catchUp(on database: KithDatabase) async throws {
         try await database.scan { sql in try await self.catchUp(on: sql) }

@@ -47,6 +47,9 @@ extension DataInventory {
     /// How long graph change rows are kept for other nodes to catch up (``GraphReplica``'s poll re-reads
     /// a few seconds; an hour covers a node that paused).
     static let graphChangeWindow: Int64 = 3_600
+    /// How long a deletion's status can be asked for: the longest grace period (15 working days, three
+    /// weeks) and a month after it.
+    static let deletionRecordWindow: Int64 = 51 * 86_400
 
     static func bucket(_ prefix: String, ip window: Int64) -> KeyPattern {
         KeyPattern(
@@ -98,7 +101,7 @@ extension DataInventory {
             ],
             retention: .untilExpiry(column: "expires_at", unit: .milliseconds),
             export: .notExported("gone within minutes, before an export could be asked for"),
-            erase: .nothingToErase,
+            erase: .deleteRows,
             note: "A sign-in or opt-out code in progress; the number may belong to someone who never registers.",
             columns: [
                 InventoryColumn("id", .verificationCode, [.account, .numberSuppression]),
@@ -216,7 +219,8 @@ extension DataInventory {
                             // No longer written (the number's limits read `code_sends`, issue 15); declared so
                             // that buckets written before are swept, 36 minutes after their last use.
                             retention: .window(seconds: 2_160, after: "updated_at", unit: .seconds),
-                            export: .notExported("gone within the hour")
+                            export: .notExported("gone within the hour"),
+                            identity: .phoneIndex
                         ),
                         bucket("otp-ip:", ip: BucketWindow.codesPerAddress),
                         bucket("otp-network:", ip: BucketWindow.codesPerNetwork),
@@ -233,7 +237,8 @@ extension DataInventory {
                                 after: "updated_at",
                                 unit: .seconds
                             ),
-                            export: .toSubject
+                            export: .toSubject,
+                            identity: .userID
                         ),
                         KeyPattern(
                             "lock-guesses:",
@@ -246,7 +251,8 @@ extension DataInventory {
                                 after: "updated_at",
                                 unit: .seconds
                             ),
-                            export: .notExported("a counter of the last day; it expires by itself")
+                            export: .notExported("a counter of the last day; it expires by itself"),
+                            identity: .keyedUserID(context: "lock-guesses")
                         ),
                         KeyPattern(
                             "reads:",
@@ -259,7 +265,8 @@ extension DataInventory {
                                 after: "updated_at",
                                 unit: .seconds
                             ),
-                            export: .notExported("a counter of the last minutes; it expires by itself")
+                            export: .notExported("a counter of the last minutes; it expires by itself"),
+                            identity: .userID
                         ),
                         KeyPattern(
                             "connection-requests:",
@@ -272,7 +279,8 @@ extension DataInventory {
                                 after: "updated_at",
                                 unit: .seconds
                             ),
-                            export: .notExported("a counter of the last day; it expires by itself")
+                            export: .notExported("a counter of the last day; it expires by itself"),
+                            identity: .userID
                         ),
                     ]
                 ),
@@ -306,7 +314,7 @@ extension DataInventory {
             ],
             retention: .untilLifted,
             export: .notExported("the holder has no account; proving the number again shows the opt-out"),
-            erase: .deleteRows,
+            erase: .keepAsObjection,
             note: "CON-08: a non-user's 'never match or contact this number'; only the keyed hash is kept.",
             columns: [
                 InventoryColumn("phone_index", .phoneNumberKeyedHash, [.numberSuppression]),
@@ -538,6 +546,45 @@ extension DataInventory {
             note: "Every node's graph replica tails it; the connection itself is in `connections`.",
             columns: ["at", "user_id", "peer_id"].map { InventoryColumn($0, .relationship, networkAndSuggestions) }
         ),
+        InventoryTable(
+            "account_deletions",
+            subjects: [SubjectColumn("user_id")],
+            retention: .window(seconds: deletionRecordWindow, after: "requested_at", unit: .milliseconds),
+            erase: .anonymise,
+            note: "DSR-04, ACC-10: a deletion asked for; once the account is erased the row names no one and keeps "
+                + "only its times and how many rows each table lost, for the status the person may still ask.",
+            columns: [
+                InventoryColumn(
+                    "id",
+                    .evidenceReference,
+                    account,
+                    export: .notExported("handed to the person when they asked for the deletion")
+                ),
+                InventoryColumn("user_id", .userIdentifier, account),
+                InventoryColumn("requested_at", .activityTime, account),
+                InventoryColumn("erase_after", .activityTime, account),
+                InventoryColumn("erased_at", .activityTime, account),
+                InventoryColumn("summary", .usageCounter, account),
+            ]
+        ),
+        InventoryTable(
+            "erasure_notices",
+            subjects: [
+                SubjectColumn(
+                    "subject_cipher",
+                    export: .notExported("written when the account is erased; nobody is left to export it to")
+                )
+            ],
+            retention: .window(seconds: 3_600, after: "at", unit: .milliseconds),
+            export: .notExported("written when the account is erased; nobody is left to export it to"),
+            erase: .nothingToErase,
+            note: "DSR-04: an erased person's ID and number index, encrypted, for an hour: every node reads them "
+                + "and forgets the person in its in-memory holders.",
+            columns: [
+                .technical("at"),
+                InventoryColumn("subject_cipher", .userIdentifier, account),
+            ]
+        ),
         .technical(
             "kith_migrations",
             note: "Which schema migrations were applied, and when.",
@@ -554,7 +601,7 @@ extension DataInventory {
             purposes: networkAndSuggestions,
             retention: .whileProcessRuns,
             rebuiltFrom: ["connections", "profiles", "graph_changes"],
-            erase: "the erased person's edges and switches are removed with the rows, through graph_changes"
+            erase: "the erased person's edges and switches are removed on every node, through erasure_notices"
         ),
         InMemoryHolder(
             "NodeDirectory",
@@ -564,7 +611,7 @@ extension DataInventory {
             purposes: networkAndSuggestions,
             retention: .whileProcessRuns,
             rebuiltFrom: ["connections", "profiles"],
-            erase: "the directory only grows: an erased ID stays, with no edges, until the process restarts"
+            erase: "an erased ID is removed on every node (its node number stays, with no one behind it)"
         ),
         InMemoryHolder(
             "GraphReplica.ranking",
@@ -584,7 +631,7 @@ extension DataInventory {
             purposes: [.abusePrevention],
             retention: .whileProcessRuns,
             rebuiltFrom: ["rate_buckets", "read_subjects", "read_blocks"],
-            erase: "a reader idle for ten minutes is forgotten; the hour's people are dropped when the hour ends"
+            erase: "an erased reader is forgotten on every node; others' readers idle ten minutes are forgotten"
         ),
         InMemoryHolder(
             "SessionCache",
@@ -594,7 +641,8 @@ extension DataInventory {
             purposes: account,
             retention: .whileProcessRuns,
             rebuiltFrom: ["sessions"],
-            erase: "a session ended anywhere leaves every node's cache within a second (session_revocations)"
+            erase: "a session ended anywhere leaves every node's cache within a second (session_revocations); an "
+                + "erased person's sessions leave it with the erasure notice"
         ),
         InMemoryHolder(
             "DiscoveryIndex",
@@ -604,7 +652,8 @@ extension DataInventory {
             purposes: [.discoverableByPhone],
             retention: .whileProcessRuns,
             rebuiltFrom: ["consents", "users"],
-            erase: "a prefix may linger until restart; every candidate is confirmed against the store"
+            erase: "an erased person's prefix is removed on every node; a withdrawn one lingers until restart, every "
+                + "candidate being confirmed against the store"
         ),
         InMemoryHolder(
             "ContactDiscovery.match",

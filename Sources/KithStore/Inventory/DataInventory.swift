@@ -187,6 +187,9 @@ public enum EraseRule: Sendable, Equatable {
     case anonymise
     /// Kept as legal evidence for its retention (SEC-01, ACC-11); unlinkable after the key is destroyed.
     case keepAsLegalEvidence
+    /// Kept after erasure because it is the person's own objection ("never match or contact this number",
+    /// CON-08), as a keyed hash only: erasing it would undo the objection. Lifting it is its own request.
+    case keepAsObjection
     /// Nothing to erase: not personal data, or gone by itself before erasure could ask.
     case nothingToErase
 }
@@ -222,6 +225,18 @@ public struct SubjectColumn: Sendable, Equatable {
     }
 }
 
+/// What follows a key pattern's prefix, so that erasure can name the person's own keys (DSR-04).
+public enum KeyIdentity: Sendable, Equatable {
+    /// The person's user ID itself (`reads:<user id>`).
+    case userID
+    /// A keyed digest of the user ID under the given context (`lock-guesses:<keyed hash of the user id>`).
+    case keyedUserID(context: String)
+    /// The blind index of the person's number (`otp-number:<blind index>`).
+    case phoneIndex
+    /// Something that names no account (a keyed hash of a client address): nothing to erase by person.
+    case noAccount
+}
+
 /// A pattern of keys stored inside a text column (`rate_buckets.bucket = 'otp-number:<blind index>'`):
 /// the identifier inside a string, with its own category, subject and retention.
 public struct KeyPattern: Sendable, Equatable {
@@ -229,6 +244,8 @@ public struct KeyPattern: Sendable, Equatable {
     public var prefix: String
     /// What follows the prefix, for people reading the record (`<blind index>`).
     public var placeholder: String
+    /// What follows the prefix, for erasure.
+    public var identity: KeyIdentity
     public var category: DataCategory
     public var subject: SubjectKind
     public var purposes: [PurposeID]
@@ -243,10 +260,12 @@ public struct KeyPattern: Sendable, Equatable {
         subject: SubjectKind,
         purposes: [PurposeID],
         retention: Retention,
-        export: ExportRule
+        export: ExportRule,
+        identity: KeyIdentity = .noAccount
     ) {
         self.prefix = prefix
         self.placeholder = placeholder
+        self.identity = identity
         self.category = category
         self.subject = subject
         self.purposes = purposes

@@ -51,6 +51,9 @@ public struct RetentionSweeper: Service, CustomStringConvertible {
     /// Time between sweeps.
     public var interval: Duration
     let logger: Logger
+    /// Erases the accounts due for it before each sweep (DSR-04, ACC-12): a whole account is erased by its
+    /// own walk of the inventory, not row by row.
+    let erasure: AccountErasure?
 
     /// - Parameters:
     ///   - interval: time between sweeps (`kith.retention.sweep.seconds`, default 10 minutes).
@@ -59,8 +62,10 @@ public struct RetentionSweeper: Service, CustomStringConvertible {
         store: KithStore,
         inventory: DataInventory = .kith,
         interval: Duration = .seconds(600),
+        erasure: AccountErasure? = nil,
         logger: Logger
     ) {
+        self.erasure = erasure
         self.store = store
         self.inventory = inventory
         self.interval = interval
@@ -78,6 +83,7 @@ public struct RetentionSweeper: Service, CustomStringConvertible {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: interval) } catch { return }
                 do {
+                    try await erasure?.eraseDue()
                     try await sweep()
                 } catch is CancellationError {
                     return

@@ -191,6 +191,18 @@ public final class ReadThrottle: Sendable {
         var blockedUntil: Int64?
     }
 
+    /// Forgets an erased person (DSR-04): as a reader, and among the people every reader read this hour.
+    public func forget(_ user: UserID) {
+        state.withLock { state in
+            state.readers[user] = nil
+            for (id, var reader) in state.readers where reader.seen.contains(user) {
+                reader.seen.remove(user)
+                reader.fresh.removeAll { $0 == user }
+                state.readers[id] = reader
+            }
+        }
+    }
+
     /// Writes this node's reads to the store and reads back every node's: spent tokens, people read, blocks.
     /// Readers idle for ten minutes with nothing to write are forgotten. On failure nothing is lost: what
     /// was to be written is kept for the next synchronisation.

@@ -99,6 +99,18 @@ public final class GraphReplica: Sendable {
         }
     }
 
+    /// Forgets an erased person (DSR-04): their edges, their switches and their entry in the directory.
+    public func forget(_ user: UserID) {
+        guard let node = existingNode(for: user) else { return }
+        for peer in graph.neighbors(of: node) { graph.removeEdge(node, peer) }
+        switches.withLock { switches in
+            switches.hidesConnections.remove(node)
+            switches.unsuggestable.remove(node)
+        }
+        directory.withLock { _ = $0.forget(user.rawValue) }
+        ranking.withLock { $0 = nil }
+    }
+
     /// The most connected people, recomputed at most every ten seconds (the non-personalised list, PYM-02).
     public func mostConnected(limit: Int, now: Int64) -> [NodeID] {
         if let cached = ranking.withLock({ cached in cached.flatMap { now - $0.at < 10_000 ? $0.nodes : nil } }) {

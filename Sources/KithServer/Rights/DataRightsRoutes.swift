@@ -1,0 +1,67 @@
+import Hummingbird
+import KithCore
+import KithStore
+
+/// What `deleteMyAccount` and `getAccountDeletionStatus` answer: times and counts, never a number or ID
+/// of the person.
+struct DeletionResponse: Codable, Sendable {
+    var deletionId: String
+    var status: String
+    var requestedAt: Int64
+    var eraseAfter: Int64
+    var erasedAt: Int64?
+    /// Rows erased, per table, once erased.
+    var erasedRows: [String: Int]
+
+    init(_ deletion: AccountDeletion) {
+        deletionId = deletion.id
+        status = deletion.state.rawValue
+        requestedAt = deletion.requestedAt
+        eraseAfter = deletion.eraseAfter
+        erasedAt = deletion.erasedAt
+        erasedRows = deletion.erasedRows
+    }
+}
+
+/// `startAccountDeletion`, `deleteMyAccount`, `getAccountDeletionStatus` (DSR-04, ACC-10): account
+/// cancellation in the app, confirmed by a code to the account's own number and nothing else.
+struct DataRightsRoutes {
+    let services: KithServices
+
+    func register(on api: API) {
+        api.add(.post, "/v1/me/deletion/verifications", "startAccountDeletion") { _, context in
+            let user = try context.requireUser().user
+            let started = try await services.deliverCode {
+                try await services.erasure.startDeletion(
+                    of: user,
+                    requester: CodeRequester(context),
+                    initiation: context.initiation("startAccountDeletion")
+                )
+            }
+            return JSONResponse(started, status: .accepted)
+        }
+
+        api.add(.post, "/v1/me/deletion", "deleteMyAccount") { request, context in
+            let user = try context.requireUser().user
+            let body = try await request.decodeStrict(ChangeNumberBody.self, context: context, maxBytes: 4096)
+            try await services.limitCodeGuesses(context, operation: "deleteMyAccount")
+            let deletion = try await services.erasure.delete(
+                user,
+                verificationId: body.verificationId,
+                code: body.code,
+                initiation: context.initiation("deleteMyAccount")
+            )
+            return JSONResponse(DeletionResponse(deletion), status: deletion.state == .erased ? .ok : .accepted)
+        }
+
+        // The deletion ID is the capability: it was handed to the person who asked, and once the account
+        // is erased nobody is left to sign in as.
+        api.add(.get, "/v1/account-deletions/{deletionId}", "getAccountDeletionStatus") { _, context in
+            let id = try context.identifier("deletionId")
+            guard let deletion = try await services.erasure.status(id) else {
+                throw KithError(.notFound, field: "deletionId", detail: "There is no such deletion.")
+            }
+            return JSONResponse(DeletionResponse(deletion))
+        }
+    }
+}

@@ -1,0 +1,412 @@
+import Foundation
+import KithCore
+import Logging
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+
+/// Personal information held in memory that forgets a person when their account is erased (DSR-04):
+/// each holder the data inventory lists conforms, and every node's holders hear of every erasure through
+/// ``ErasureNoticeFeed``.
+public protocol ForgetsErasedPeople: Sendable {
+    /// Forgets `user`; `phoneIndex` is the blind index of the number the account had.
+    func forget(erased user: UserID, phoneIndex: String)
+}
+
+extension GraphReplica: ForgetsErasedPeople {
+    public func forget(erased user: UserID, phoneIndex: String) { forget(user) }
+}
+
+extension DiscoveryIndex: ForgetsErasedPeople {
+    public func forget(erased user: UserID, phoneIndex: String) { forget(phoneIndex: phoneIndex) }
+}
+
+extension ReadThrottle: ForgetsErasedPeople {
+    public func forget(erased user: UserID, phoneIndex: String) { forget(user) }
+}
+
+extension SessionCache: ForgetsErasedPeople {
+    func forget(erased user: UserID, phoneIndex: String) { forget(user: user) }
+}
+
+/// Where an account deletion stands (`getAccountDeletionStatus`).
+public struct AccountDeletion: Sendable, Equatable {
+    public enum State: String, Sendable {
+        /// Asked for; the account is deactivated and is erased at ``eraseAfter``.
+        case scheduled
+        /// Erased: the row names no one any more.
+        case erased
+    }
+
+    public var id: String
+    public var state: State
+    public var requestedAt: Int64
+    public var eraseAfter: Int64
+    public var erasedAt: Int64?
+    /// Rows erased, per table of the data inventory, once erased.
+    public var erasedRows: [String: Int]
+}
+
+/// Account deletion and erasure (DSR-04, ACC-10): the person asks in the app with a code sent to their own
+/// number, nothing more; the account is deactivated at once and erased when the grace period of
+/// ``DeletionPolicy`` ends (at once by default).
+///
+/// Erasure walks the data inventory rather than a list of tables: every table with a subject column is
+/// emptied of the person's rows by its erase rule — other people's contact edges and suggestion rows that
+/// point at them included, and the keys of rate buckets that name them — the person's log key is
+/// destroyed so their entries stay in the chain but link to no one, and every node's in-memory holders
+/// forget them (``ForgetsErasedPeople``). A capability that declares its table in the inventory is erased
+/// without changing this type.
+public struct AccountErasure: Sendable {
+    let accounts: PhoneAccounts
+    public let policy: DeletionPolicy
+    let inventory: DataInventory
+    let holders: [any ForgetsErasedPeople]
+
+    var store: KithStore { accounts.store }
+
+    /// - Parameter holders: this node's in-memory holders besides the store's own session cache.
+    public init(
+        accounts: PhoneAccounts,
+        policy: DeletionPolicy = DeletionPolicy(),
+        inventory: DataInventory = .kith,
+        holders: [any ForgetsErasedPeople]
+    ) {
+        self.accounts = accounts
+        self.policy = policy
+        self.inventory = inventory
+        self.holders = holders + [accounts.store.sessions]
+    }
+
+    /// Sends a deletion code to the account's own number: the identity check asks for nothing Kith
+    /// did not already collect (ACC-10).
+    public func startDeletion(
+        of user: UserID,
+        requester: CodeRequester,
+        initiation: Initiation
+    ) async throws -> PendingVerification {
+        guard let (phone, _, _) = try await accounts.phoneNumber(of: user) else { throw KithError.noSuchPerson }
+        return try await accounts.startVerification(
+            phone: phone,
+            kind: .accountDeletion,
+            for: user,
+            requester: requester,
+            initiation: initiation
+        )
+    }
+
+    /// Deletes the signed-in person's account once the code sent to its number is right: logged, and
+    /// in the same transaction erased (no grace period) or deactivated until ``DeletionPolicy`` says.
+    /// A second request while one is scheduled answers the scheduled one.
+    ///
+    /// - Throws: `verification-failed` for a wrong, expired or someone else's code.
+    public func delete(
+        _ user: UserID,
+        verificationId: String,
+        code: String,
+        initiation: Initiation
+    ) async throws -> AccountDeletion {
+        let store = self.store
+        let policy = self.policy
+        let inventory = self.inventory
+        let outcome = try await accounts.redeem(
+            id: verificationId,
+            code: code,
+            kind: .accountDeletion,
+            initiation: initiation
+        ) { sql, _, _, owner, now in
+            guard owner == user.rawValue else {
+                throw KithError(
+                    .verificationFailed,
+                    field: "verificationId",
+                    detail: "This verification has expired or was already used. Request a new code."
+                )
+            }
+            if let scheduled = try await Self.deletion(ofUser: user, on: sql) { return (scheduled, nil as String?) }
+            let id = "del_" + Random.token(16)
+            let eraseAfter = policy.eraseAfter(requestedAt: now)
+            let act = ProcessingAct.own(
+                .account,
+                by: user,
+                initiation: initiation,
+                detail: policy.graceWorkingDays == 0
+                    ? "account deletion asked for; erased at once"
+                    : "account deletion asked for; deactivated, erased after \(policy.graceWorkingDays) working days"
+            )
+            try await ProcessingGate.record([act], store: store, on: sql)
+            try await sql.raw(
+                """
+                INSERT INTO account_deletions (id, user_id, requested_at, erase_after)
+                VALUES (\(bind: id), \(bind: user.rawValue), \(bind: now), \(bind: eraseAfter))
+                """
+            ).run()
+            if eraseAfter <= now {
+                let erased = try await Self.erase(
+                    user,
+                    deletion: id,
+                    initiation: initiation,
+                    inventory: inventory,
+                    store: store,
+                    on: sql
+                )
+                return (try await Self.deletion(id: id, on: sql)!, erased)
+            }
+            try await Self.deactivate(user, store: store, on: sql)
+            return (try await Self.deletion(id: id, on: sql)!, nil)
+        }
+        // After the commit, like a sign-out: forgetting earlier would let a concurrent read bring it back.
+        store.sessions.forget(user: user)
+        if let phoneIndex = outcome.1 { forgetHere(user, phoneIndex: phoneIndex) }
+        return outcome.0
+    }
+
+    /// A deletion's status by its ID: the ID was handed to the person who asked, and the row names no one
+    /// once the account is erased.
+    public func status(_ id: String) async throws -> AccountDeletion? {
+        try await store.database.read { sql in try await Self.deletion(id: id, on: sql) }
+    }
+
+    /// Erases the accounts whose grace period has ended and the frozen accounts past their retention
+    /// (ACC-12): the retention sweeper's step for accounts.
+    /// - Returns: how many accounts were erased.
+    @discardableResult
+    public func eraseDue(
+        initiation: Initiation = Initiation(kind: .system, action: "retentionSweep")
+    ) async throws -> Int {
+        let now = store.clock.nowMillis
+        let frozenBefore = now - Int64(policy.frozenRetentionDays) * 86_400_000
+        let due = try await store.database.read { sql in
+            let scheduled = try await sql.raw(
+                "SELECT id, user_id FROM account_deletions WHERE erased_at IS NULL AND erase_after <= \(bind: now) AND user_id IS NOT NULL"
+            ).all().map {
+                (
+                    UserID(rawValue: try $0.decode(column: "user_id", as: String.self)),
+                    try $0.decode(column: "id", as: String?.self)
+                )
+            }
+            let frozen = try await sql.raw("SELECT id FROM users WHERE frozen_at < \(bind: frozenBefore)").all().map {
+                (UserID(rawValue: try $0.decode(column: "id", as: String.self)), nil as String?)
+            }
+            return scheduled + frozen
+        }
+        var erased = 0
+        for (user, deletion) in due {
+            let store = self.store
+            let inventory = self.inventory
+            let phoneIndex = try await store.database.transaction { sql in
+                try await Self.erase(
+                    user,
+                    deletion: deletion,
+                    initiation: initiation,
+                    inventory: inventory,
+                    store: store,
+                    on: sql
+                )
+            }
+            if let phoneIndex {
+                forgetHere(user, phoneIndex: phoneIndex)
+                erased += 1
+            }
+        }
+        return erased
+    }
+
+    private func forgetHere(_ user: UserID, phoneIndex: String) {
+        for holder in holders { holder.forget(erased: user, phoneIndex: phoneIndex) }
+    }
+
+    /// Deactivates an account until its erasure: every session ends, its number no longer leads to it
+    /// (no sign-in, no match, no message) and it is suggested to no one.
+    static func deactivate(_ user: UserID, store: KithStore, on sql: any SQLDatabase) async throws {
+        _ = try await SessionCache.endAll(of: user, store: store, on: sql)
+        try await sql.raw(
+            "UPDATE users SET phone_index = \(bind: "deleting:" + user.rawValue) WHERE id = \(bind: user.rawValue)"
+        ).run()
+        try await sql.raw("UPDATE profiles SET suggestable = 0 WHERE user_id = \(bind: user.rawValue)").run()
+        try await GraphReplica.recordChange(user, nil, at: store.clock.nowMillis, on: sql)
+    }
+
+    /// Erases `user` in the caller's transaction by the inventory's rules, logs it with counts only, and
+    /// leaves the encrypted notice the other nodes forget the person by.
+    ///
+    /// - Returns: the blind index of the account's number, or `nil` when there was no such account.
+    static func erase(
+        _ user: UserID,
+        deletion: String?,
+        initiation: Initiation,
+        inventory: DataInventory,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws -> String? {
+        guard
+            let cipher = try await sql.raw("SELECT phone_cipher FROM users WHERE id = \(bind: user.rawValue)").first()?
+                .decode(column: "phone_cipher", as: String.self)
+        else { return nil }
+        // The number's own index, whatever the account's row says now (frozen, deactivated).
+        let phoneIndex = store.vault.blindIndex(try store.vault.decryptPhone(cipher))
+        var counts: [String: Int] = [:]
+        for table in inventory.tables {
+            for (column, value) in try keys(of: table, user: user, phoneIndex: phoneIndex, vault: store.vault) {
+                let rows: Int
+                if table.erase == .anonymise {
+                    rows = try await sql.raw(
+                        "UPDATE \(ident: table.name) SET \(ident: column) = NULL WHERE \(ident: column) = \(bind: value) RETURNING 1 AS one"
+                    ).all().count
+                } else {
+                    rows = try await sql.raw(
+                        "DELETE FROM \(ident: table.name) WHERE \(ident: column) = \(bind: value) RETURNING 1 AS one"
+                    ).all().count
+                }
+                if rows > 0 { counts[table.name, default: 0] += rows }
+            }
+        }
+        let total = counts.values.reduce(0, +)
+        let act = ProcessingAct(
+            purpose: .account,
+            actor: .system,
+            subject: nil,
+            initiation: initiation,
+            detail: "account erased: \(total) rows in \(counts.count) tables, its log key destroyed",
+            evidence: deletion.map { ["deletion": $0] },
+            effect: .erasure
+        )
+        try await ProcessingGate.record([act], store: store, on: sql)
+        if let deletion {
+            let summary = String(decoding: try JSONEncoder.sorted.encode(counts), as: UTF8.self)
+            try await sql.raw(
+                "UPDATE account_deletions SET erased_at = \(bind: store.clock.nowMillis), summary = \(bind: summary) WHERE id = \(bind: deletion)"
+            ).run()
+        }
+        try await ErasureNoticeFeed.record(user, phoneIndex: phoneIndex, store: store, on: sql)
+        return phoneIndex
+    }
+
+    /// The (column, value) pairs that name `user` in `table`, by the table's erase rule and subject
+    /// columns: the person's ID, their number's blind index, or keys built from either.
+    static func keys(
+        of table: InventoryTable,
+        user: UserID,
+        phoneIndex: String,
+        vault: PhoneVault
+    ) throws -> [(String, String)] {
+        switch table.erase {
+        case .deleteRows, .destroySubjectKey, .anonymise: break
+        case .keepAsLegalEvidence, .keepAsObjection, .nothingToErase: return []
+        }
+        var pairs: [(String, String)] = []
+        for subject in table.subjects {
+            let patterns = table.column(subject.column)?.keyPatterns ?? []
+            if !patterns.isEmpty {
+                for pattern in patterns {
+                    switch pattern.identity {
+                    case .userID: pairs.append((subject.column, pattern.prefix + user.rawValue))
+                    case .keyedUserID(let context):
+                        pairs.append((subject.column, pattern.prefix + vault.keyedDigest(context, user.rawValue)))
+                    case .phoneIndex: pairs.append((subject.column, pattern.prefix + phoneIndex))
+                    case .noAccount: continue
+                    }
+                }
+                continue
+            }
+            switch subject.kind {
+            case .user, .contact: pairs.append((subject.column, user.rawValue))
+            case .numberHolder: pairs.append((subject.column, phoneIndex))
+            case .pseudonym, .staff, .clientAddress: continue
+            }
+        }
+        return pairs
+    }
+
+    static func deletion(id: String, on sql: any SQLDatabase) async throws -> AccountDeletion? {
+        try await sql.raw(
+            "SELECT id, requested_at, erase_after, erased_at, summary FROM account_deletions WHERE id = \(bind: id)"
+        ).first().map(deletion(from:))
+    }
+
+    static func deletion(ofUser user: UserID, on sql: any SQLDatabase) async throws -> AccountDeletion? {
+        try await sql.raw(
+            "SELECT id, requested_at, erase_after, erased_at, summary FROM account_deletions WHERE user_id = \(bind: user.rawValue)"
+        ).first().map(deletion(from:))
+    }
+
+    private static func deletion(from row: any SQLRow) throws -> AccountDeletion {
+        let erasedAt = try row.decode(column: "erased_at", as: Int64?.self)
+        let summary = try row.decode(column: "summary", as: String?.self)
+        return AccountDeletion(
+            id: try row.decode(column: "id", as: String.self),
+            state: erasedAt == nil ? .scheduled : .erased,
+            requestedAt: try row.decode(column: "requested_at", as: Int64.self),
+            eraseAfter: try row.decode(column: "erase_after", as: Int64.self),
+            erasedAt: erasedAt,
+            erasedRows: try summary.map { try JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+        )
+    }
+}
+
+extension JSONEncoder {
+    /// Keys in order, so the same counts are the same text.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+/// Tells every node's in-memory holders whom to forget (DSR-04): each erasure leaves a notice in
+/// `erasure_notices` — the person's ID and number index, encrypted, kept an hour — and each node reads the
+/// notices of the last seconds every ``interval``. Forgetting twice changes nothing, so notices read again
+/// in the overlap are harmless.
+public struct ErasureNoticeFeed: Service, CustomStringConvertible {
+    public var description: String { "ErasureNoticeFeed" }
+
+    let store: KithStore
+    let holders: [any ForgetsErasedPeople]
+    public var interval: Duration
+    let logger: Logger
+    /// How far back each read looks: commit delay and clock skew between nodes.
+    static let overlapMillis: Int64 = 10_000
+
+    public init(
+        erasure: AccountErasure,
+        interval: Duration = .milliseconds(500),
+        logger: Logger
+    ) {
+        self.store = erasure.store
+        self.holders = erasure.holders
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await repeatUntilShutdown(every: interval, logger: logger, failure: "erasure notices unreadable") {
+            try await catchUp()
+        }
+    }
+
+    /// Forgets the people erased in the last ``overlapMillis`` on any node.
+    /// - Returns: how many notices were read.
+    @discardableResult
+    public func catchUp() async throws -> Int {
+        let since = store.clock.nowMillis - Self.overlapMillis
+        let notices = try await store.database.read { sql in
+            try await sql.raw("SELECT subject_cipher FROM erasure_notices WHERE at >= \(bind: since)").all().map {
+                try $0.decode(column: "subject_cipher", as: String.self)
+            }
+        }
+        for notice in notices {
+            let parts = String(decoding: try store.vault.open(notice), as: UTF8.self).split(separator: "\n")
+            guard parts.count == 2 else { continue }
+            for holder in holders {
+                holder.forget(erased: UserID(rawValue: String(parts[0])), phoneIndex: String(parts[1]))
+            }
+        }
+        return notices.count
+    }
+
+    static func record(_ user: UserID, phoneIndex: String, store: KithStore, on sql: any SQLDatabase) async throws {
+        let cipher = try store.vault.seal(Array((user.rawValue + "\n" + phoneIndex).utf8))
+        try await sql.raw(
+            "INSERT INTO erasure_notices (at, subject_cipher) VALUES (\(bind: store.clock.nowMillis), \(bind: cipher))"
+        ).run()
+    }
+}

@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import KithCore
+import SQLKit
+
+/// Looks through every table and column of the data inventory for a person in every form they could
+/// have been stored in (DSR-04 proof of erasure): the user ID, the number as E.164, as digits, national,
+/// with `00`, its blind index, its SHA-256, and the log pseudonym.
+///
+/// A hit in a table whose erase rule keeps data on purpose (the log's pseudonym once its key is
+/// destroyed, a number's own opt-out) is reported as kept, with that rule; any other hit is a failure
+/// of erasure.
+public struct ErasureScan: Sendable {
+    public struct Form: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    public struct Hit: Sendable, Equatable, CustomStringConvertible {
+        public var table: String
+        public var form: String
+        public var rows: Int
+        /// Whether the table's erase rule keeps this form on purpose.
+        public var kept: Bool
+
+        public var description: String { "\(table): \(rows) rows hold the \(form)\(kept ? " (kept by rule)" : "")" }
+    }
+
+    let store: KithStore
+    let inventory: DataInventory
+
+    public init(store: KithStore, inventory: DataInventory = .kith) {
+        self.store = store
+        self.inventory = inventory
+    }
+
+    /// The forms of a person: `pseudonym` must be read before the erasure, while the key still exists.
+    public func forms(of user: UserID, phone: PhoneNumber, pseudonym: String?) -> [Form] {
+        let digits = String(phone.e164.dropFirst())
+        var forms = [
+            Form(name: "user ID", value: user.rawValue),
+            Form(name: "number (E.164)", value: phone.e164),
+            Form(name: "number (digits)", value: digits),
+            Form(name: "number (00)", value: "00" + digits),
+            Form(name: "number (blind index)", value: store.vault.blindIndex(phone)),
+            Form(name: "number (SHA-256)", value: SHA256.hash(data: Array(phone.e164.utf8)).hexString),
+        ]
+        if let national = phone.nationalSignificantNumber {
+            forms.append(Form(name: "number (national)", value: national))
+        }
+        if let pseudonym { forms.append(Form(name: "pseudonym", value: pseudonym)) }
+        return forms
+    }
+
+    /// Every table holding any of `forms`, with the number of rows per form.
+    public func scan(for forms: [Form]) async throws -> [Hit] {
+        let backend = store.database.backend
+        let inventory = self.inventory
+        return try await store.database.read { sql in
+            var hits: [Hit] = []
+            for table in inventory.tables {
+                for form in forms {
+                    let found = table.columns.map { column -> SQLQueryString in
+                        backend == .postgres
+                            ? "strpos(CAST(\(ident: column.name) AS TEXT), \(bind: form.value)) > 0"
+                            : "instr(CAST(\(ident: column.name) AS TEXT), \(bind: form.value)) > 0"
+                    }
+                    var query: SQLQueryString = "SELECT COUNT(*) AS n FROM \(ident: table.name) WHERE "
+                    for (position, condition) in found.enumerated() {
+                        if position > 0 { query += " OR " }
+                        query += condition
+                    }
+                    let rows = try await sql.raw(query).first()?.decode(column: "n", as: Int.self) ?? 0
+                    guard rows > 0 else { continue }
+                    let kept =
+                        switch table.erase {
+                        case .destroySubjectKey: form.name == "pseudonym"
+                        case .keepAsObjection: form.name == "number (blind index)"
+                        case .keepAsLegalEvidence: true
+                        case .deleteRows, .anonymise, .nothingToErase: false
+                        }
+                    hits.append(Hit(table: table.name, form: form.name, rows: rows, kept: kept))
+                }
+            }
+            return hits
+        }
+    }
+}

@@ -195,6 +195,41 @@ struct ErasureTests {
         }
     }
 
+    @Test(
+        "DSR-04 another node sharing the store forgets an erased person in every in-memory holder",
+        arguments: Backend.enabled
+    )
+    func otherNodesForget(backend: Backend) async throws {
+        try await withTestDatabaseURL(backend) { url in
+            try await TestApp.run(backend, databaseURL: url) { nodeA in
+                let ann = try await nodeA.person(1, name: "Ann")
+                let bob = try await nodeA.person(2, name: "Bob")
+                try await nodeA.connect(ann, bob)
+                try await DiscoveryTests.makeDiscoverable(nodeA, token: ann.token)
+                try await TestApp.run(backend, databaseURL: url) { nodeB in
+                    let user = UserID(rawValue: ann.id)
+                    let forms = try await nodeB.erasureForms(of: ann)
+                    let index = try #require(forms.first { $0.name == "number (blind index)" }?.value)
+                    let prefix = try #require(PhonePrefixIndex.prefix(hex: index))
+                    try await SessionRevocationFeed(store: nodeB.services.store, logger: nodeB.logs.logger()).refresh()
+                    #expect(try await nodeB.call(.get, "/v1/me", token: ann.token).status == .ok)
+                    #expect(nodeB.services.network.replica.existingNode(for: user) != nil)
+                    #expect(nodeB.services.discovery.index.contains(prefix))
+
+                    _ = try await nodeA.deleteAccount(ann)
+                    let feed = ErasureNoticeFeed(erasure: nodeB.services.erasure, logger: nodeB.logs.logger())
+                    #expect(try await feed.catchUp() == 1)
+                    #expect(nodeB.services.network.replica.existingNode(for: user) == nil)
+                    #expect(nodeB.services.network.replica.connections(of: UserID(rawValue: bob.id)) == [])
+                    #expect(!nodeB.services.discovery.index.contains(prefix))
+                    #expect(try await nodeB.call(.get, "/v1/me", token: ann.token).status == .unauthorized)
+                    // Reading the notice again forgets nothing more and breaks nothing.
+                    #expect(try await feed.catchUp() == 1)
+                }
+            }
+        }
+    }
+
     @Test("DSR-04 a deletion code works for its own account only and once", arguments: Backend.enabled)
     func codesAreTheirOwn(backend: Backend) async throws {
         try await TestApp.run(backend) { app in

@@ -102,6 +102,7 @@ class FuzzUserSession:
 #   - withdrawConsent: whether `purpose` names a consent purpose (422 invalid-field, purpose);
 #   - startNumberOptOut / confirmNumberOptOut: as startPhoneVerification / verifyPhone;
 #   - startPhoneNumberChange / changePhoneNumber: as startPhoneVerification / verifyPhone (DSR-03);
+#   - deleteMyAccount: as verifyPhone — a code sent to the account's own number (DSR-04);
 #   - setDiscoverability: the consent evidence as for grantConsent (notice-mismatch,
 #     consent-prechecked);
 #   - uploadContacts: whether `recheckToken` proves `previousNumbers` (422 invalid-field,
@@ -131,6 +132,7 @@ SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
     "startPhoneNumberChange": {(422, "invalid-field", "phone")},
     "changePhoneNumber": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
     "confirmNumberOptOut": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
+    "deleteMyAccount": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
     "setDiscoverability": {
         (422, "notice-mismatch", None),
         (422, "notice-mismatch", "textSHA256"),

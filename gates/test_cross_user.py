@@ -35,6 +35,9 @@ PUBLIC = {
     "verifyPhone",
     "startNumberOptOut",  # a non-user proves control of a number by a code (CON-08)
     "confirmNumberOptOut",
+    # The deletion ID handed to the person who asked is the capability; the answer names no one (DSR-04).
+    # deleteMyAccount's case checks that another person's deletion tells nothing about them.
+    "getAccountDeletionStatus",
 }
 
 # Operations only an operator may call: a person's session gets 403.
@@ -47,6 +50,7 @@ PATH_VALUES = {
     "requestId": "00000000-0000-4000-8000-000000000001",
     "endorsementId": "00000000-0000-4000-8000-000000000002",
     "messageId": "m_00000000000000000000",
+    "deletionId": "del_0000000000000000000000",
 }
 
 
@@ -202,6 +206,58 @@ def case_change_phone_number(world: World) -> None:
     assert world.client(world.a).get("/v1/me").json()["phone"] == world.a.phone
     r = world.client(c).request("PUT", "/v1/me/phone-number", {"verificationId": verification, "code": code})
     assert r.status == 200 and r.json()["phone"] == target and r.json()["userId"] == c.user_id, r
+
+
+def start_deletion(world: World, who: Session) -> tuple[str, str]:
+    """`who` asks for a deletion code, from a client address of its own: (verificationId, the code sent to
+    `who`'s own number as the outbox holds it)."""
+    before = world.server.outbox_lines()
+    client = world.server.client(token=who.token, source_ip=world.server.addresses.take())
+    try:
+        r = world.server.ask_code(client, who.phone, "/v1/me/deletion/verifications")
+    finally:
+        client.close()
+    assert r.status == 202, r
+    return r.json()["verificationId"], world.server.read_code(who.phone, after_line=max(0, before - 1))
+
+
+def case_start_account_deletion(world: World) -> None:
+    # C's deletion code goes to C's own number only, whatever the body says; D hears nothing.
+    c, d = world.server.sign_up(), world.server.sign_up()
+    before = world.server.outbox_lines()
+    client = world.server.client(token=c.token, source_ip=world.server.addresses.take())
+    try:
+        r = world.server.ask_code(client, d.phone, "/v1/me/deletion/verifications")
+    finally:
+        client.close()
+    assert r.status == 202, r
+    must_not_mention(r.body, d)
+    world.server.read_code(c.phone, after_line=before)  # the account's own number has it
+    try:
+        world.server.read_code(d.phone, after_line=before, timeout=0.5)
+    except AssertionError:
+        pass
+    else:
+        raise AssertionError("a deletion code went to another person's number")
+    assert world.client(d).get("/v1/me").status == 200 and world.client(c).get("/v1/me").status == 200
+
+
+def case_delete_my_account(world: World) -> None:
+    # C's deletion code deletes nobody in A's hands; C's own deletion leaves A and D as they were, and its
+    # status names no one.
+    c, d = world.server.sign_up(), world.server.sign_up()
+    verification, code = start_deletion(world, c)
+    r = world.client(world.a).post("/v1/me/deletion", {"verificationId": verification, "code": code})
+    assert r.status == 400, f"A redeemed C's deletion code: {r!r}"
+    assert world.client(c).get("/v1/me").status == 200, "A's use of C's code deleted C"
+    r = world.client(c).post("/v1/me/deletion", {"verificationId": verification, "code": code})
+    assert r.status == 200 and r.json()["status"] == "erased", r
+    must_not_mention(r.body, c)
+    assert world.server.client(token=c.token).get("/v1/me").status == 401, "a deleted account's session works"
+    assert world.client(d).get("/v1/me").json()["userId"] == d.user_id
+    status = world.server.client().get(f"/v1/account-deletions/{r.json()['deletionId']}")
+    assert status.status == 200 and status.json()["status"] == "erased", status
+    must_not_mention(status.body, c)
 
 
 def case_set_registration_lock(world: World) -> None:
@@ -1036,6 +1092,8 @@ CASES: dict[str, Callable[[World], None]] = {
     "changePhoneNumber": case_change_phone_number,
     "setRegistrationLock": case_set_registration_lock,
     "removeRegistrationLock": case_remove_registration_lock,
+    "startAccountDeletion": case_start_account_deletion,
+    "deleteMyAccount": case_delete_my_account,
     "uploadContacts": case_upload_contacts,
     "deleteMyContacts": case_delete_my_contacts,
     "getDiscoverability": case_get_discoverability,

@@ -449,7 +449,8 @@ public struct PhoneAccounts: Sendable {
     /// ACC-12, DSR-03: the number of an account without a lock and with no session for
     /// ``VerificationPolicy/recycledAfterDays`` signs in again: the carrier has probably given it to someone
     /// else. The old account is frozen — its number's index no longer leads to it, so nobody signs in to it,
-    /// matches it or texts it — and the sign-in goes on to a new, empty account.
+    /// matches it or texts it, and no node suggests it — and the sign-in goes on to a new, empty account.
+    /// ``AccountErasure/eraseDue(initiation:)`` erases it after ``DeletionPolicy/frozenRetentionDays``.
     private func freezeRecycled(
         _ account: UserID,
         initiation: Initiation,
@@ -471,6 +472,8 @@ public struct PhoneAccounts: Sendable {
             "UPDATE users SET phone_index = \(bind: "frozen:" + account.rawValue), frozen_at = \(bind: now) WHERE id = \(bind: account.rawValue)"
         ).run()
         try await sql.raw("UPDATE profiles SET suggestable = 0 WHERE user_id = \(bind: account.rawValue)").run()
+        // Every node's replica stops suggesting it (the frozen account is erased after its retention).
+        try await GraphReplica.recordChange(account, nil, at: now, on: sql)
     }
 
     /// DSR-03: the signed-in person changes their number to the one a number-change code was sent to.

@@ -212,24 +212,26 @@ def start_deletion(world: World, who: Session) -> tuple[str, str]:
     """`who` asks for a deletion code, from a client address of its own: (verificationId, the code sent to
     `who`'s own number as the outbox holds it)."""
     before = world.server.outbox_lines()
-    client = world.server.client(token=who.token, source_ip=world.server.addresses.take())
-    try:
-        r = world.server.ask_code(client, who.phone, "/v1/me/deletion/verifications")
-    finally:
-        client.close()
+    r = ask_deletion_code(world, who, who.phone)
     assert r.status == 202, r
     return r.json()["verificationId"], world.server.read_code(who.phone, after_line=max(0, before - 1))
+
+
+def ask_deletion_code(world: World, who: Session, phone: str):
+    """`who` asks for a deletion code from a client address of its own, with `phone` in the body (which the
+    server must ignore: the code goes to the account's own number)."""
+    client = world.server.client(token=who.token, source_ip=world.server.addresses.take())
+    try:
+        return world.server.ask_code(client, phone, "/v1/me/deletion/verifications")
+    finally:
+        client.close()
 
 
 def case_start_account_deletion(world: World) -> None:
     # C's deletion code goes to C's own number only, whatever the body says; D hears nothing.
     c, d = world.server.sign_up(), world.server.sign_up()
     before = world.server.outbox_lines()
-    client = world.server.client(token=c.token, source_ip=world.server.addresses.take())
-    try:
-        r = world.server.ask_code(client, d.phone, "/v1/me/deletion/verifications")
-    finally:
-        client.close()
+    r = ask_deletion_code(world, c, d.phone)
     assert r.status == 202, r
     must_not_mention(r.body, d)
     world.server.read_code(c.phone, after_line=before)  # the account's own number has it

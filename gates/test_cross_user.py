@@ -13,8 +13,10 @@ new case. Separately, every operation the document marks as secured answers 401 
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
+import zipfile
 from dataclasses import dataclass
 from typing import Callable
 
@@ -38,6 +40,7 @@ PUBLIC = {
     # The deletion ID handed to the person who asked is the capability; the answer names no one (DSR-04).
     # deleteMyAccount's case checks that another person's deletion tells nothing about them.
     "getAccountDeletionStatus",
+    "getExportSchema",
 }
 
 # Operations only an operator may call: a person's session gets 403.
@@ -260,6 +263,19 @@ def case_delete_my_account(world: World) -> None:
     status = world.server.client().get(f"/v1/account-deletions/{r.json()['deletionId']}")
     assert status.status == 200 and status.json()["status"] == "erased", status
     must_not_mention(status.body, c)
+
+
+def case_export_my_data(world: World) -> None:
+    # B's export is B's: A's number, profile values and token are not in it (A and B may be connected, so
+    # A's user ID may be, as B's connection).
+    r = world.client(world.b).get("/v1/me/export")
+    assert r.status == 200 and r.content_type == "application/zip", r
+    archive = zipfile.ZipFile(io.BytesIO(r.body))
+    data = json.loads(archive.read("data.json"))
+    assert data["userId"] == world.b.user_id and data["phone"] == world.b.phone
+    for name in archive.namelist():
+        content = archive.read(name)
+        assert world.a.phone.encode() not in content and world.a.token.encode() not in content, name
 
 
 def case_set_registration_lock(world: World) -> None:
@@ -1094,6 +1110,7 @@ CASES: dict[str, Callable[[World], None]] = {
     "changePhoneNumber": case_change_phone_number,
     "setRegistrationLock": case_set_registration_lock,
     "removeRegistrationLock": case_remove_registration_lock,
+    "exportMyData": case_export_my_data,
     "startAccountDeletion": case_start_account_deletion,
     "deleteMyAccount": case_delete_my_account,
     "uploadContacts": case_upload_contacts,

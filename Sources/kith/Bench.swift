@@ -8,7 +8,7 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kith's capabilities (build with -c release for figures).",
-        subcommands: [LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self, HTTPBench.self]
+        subcommands: [LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self, HTTPBench.self, RightsBench.self]
     )
 }
 
@@ -76,6 +76,51 @@ struct LedgerBench: AsyncParsableCommand {
             print(
                 "[\(name)] verify: \(report.entries) entries in \(String(format: "%.2f", seconds)) s, intact: \(report.isIntact)"
             )
+        }
+    }
+}
+
+/// `kith bench rights` (issue 14): a heavy user's export and their deletion with the erasure scan.
+struct RightsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rights")
+
+    @Option(help: "Heavy users built, exported and deleted (one figure each).")
+    var heavyUsers = 3
+
+    @Option(help: "Connections of each heavy user (also the number of other people signed up).")
+    var connections = 1_000
+
+    @Option(help: "Contact edges of each heavy user, half theirs, half others' with their number.")
+    var contactEdges = 5_000
+
+    @Option(help: "Also run on this PostgreSQL database (emptied first!), e.g. postgres://kith@127.0.0.1/kith_bench.")
+    var postgresURL: String?
+
+    func run() async throws {
+        let logger = makeLogger(.warning)
+        let keys = KithKeys.generate()
+        let (heavyUsers, connections, contactEdges) = (self.heavyUsers, self.connections, self.contactEdges)
+        try await withBenchStores(postgresURL: postgresURL, logger: logger) { name, database in
+            var bench = RightsBenchmark(store: KithStore(database: database, keys: keys))
+            bench.heavyUsers = heavyUsers
+            bench.connections = connections
+            bench.contactEdges = contactEdges
+            let figures = try await bench.run { print("[\(name)] \($0)") }
+            func ms(_ values: [Double]) -> String {
+                let sorted = values.sorted()
+                let median = sorted[sorted.count / 2]
+                return String(format: "median %.0f ms, max %.0f ms", median * 1000, (sorted.last ?? 0) * 1000)
+            }
+            print(
+                "[\(name)] export: \(ms(figures.exports)) (\(figures.exportedRows) rows, \(figures.logEntries) log entries "
+                    + "with proofs, \(figures.exportBytes / 1024) KiB zipped; target ≤ 500 ms)"
+            )
+            print(
+                "[\(name)] deletion with scan: \(ms(figures.erasures)) (\(figures.erasedRows) rows erased, "
+                    + "\(figures.unkeptHits) rows found by the scan outside what rules keep; target ≤ 1 s)"
+            )
+            let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            print("[\(name)] machine load: \(load?.joined(separator: " ") ?? "unknown")")
         }
     }
 }

@@ -165,7 +165,7 @@ struct OperatorCommand: AsyncParsableCommand {
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the processing log.",
-        subcommands: [Verify.self, Proof.self]
+        subcommands: [Verify.self, Proof.self, VerifyExport.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -185,6 +185,37 @@ struct Ledger: AsyncParsableCommand {
             }
             print(report)
             if !report.isIntact { throw ExitCode(1) }
+        }
+    }
+
+    /// DSR-01: a person checks their export's log entries offline, with the tree head and a public key only.
+    struct VerifyExport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-export",
+            abstract: "Check every log entry of a data export against its signed tree head, offline."
+        )
+
+        @Argument(help: "The export archive (kith-export.zip).")
+        var file: String
+
+        @Option(help: "The log's public key as the operator publishes it (base64); default: the one the export names.")
+        var publicKey: String?
+
+        func run() async throws {
+            let (document, _) = try ExportArchive.read(try Data(contentsOf: URL(fileURLWithPath: file)))
+            if publicKey == nil {
+                print("note: checked with the key the export names; compare it with the operator's published key")
+            }
+            let problems = ExportArchive.verify(document, publicKey: publicKey)
+            let head = document.log.treeHead
+            if problems.isEmpty {
+                print(
+                    "\(document.log.entries.count) entries proved in the signed tree of \(head.treeSize) entries, root \(head.root)"
+                )
+            } else {
+                for problem in problems { print(problem) }
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -174,6 +174,15 @@ struct LogCoverageTests {
         },
 
         // MARK: Data rights
+        LogCoverageRow("exportMyData", .actor) { app in
+            let ann = try await app.person(1)
+            return LogCoverageDrive(caller: ann.id, status: .ok, secrets: [ann.token]) {
+                try await app.call(.get, "/v1/me/export", token: ann.token)
+            }
+        },
+        LogCoverageRow("getExportSchema", .none) { app in
+            LogCoverageDrive(caller: nil, status: .ok) { try await app.call(.get, "/schemas/export-v1.json") }
+        },
         LogCoverageRow("startAccountDeletion", .actor) { app in
             let ann = try await app.person(1)
             return LogCoverageDrive(caller: ann.id, status: .accepted, secrets: [ann.token]) {

@@ -25,7 +25,9 @@ struct ReadThrottleTests {
     func bucket(backend: Backend) async throws {
         var policy = ReadThrottlePolicy()
         policy.perUser = .perHour(36, burst: 5)
-        try await TestApp.run(backend, reads: policy) { app in
+        // The store's clock stands still: a slow machine refills no token between the reads.
+        let clock = ManualClock()
+        try await TestApp.run(backend, clock: .manual(clock), reads: policy) { app in
             let people = try await Self.people(app, 3, from: 0)
             let (reader, other) = (people[0], people[1])
             for _ in 0..<3 {

@@ -78,6 +78,8 @@ struct TestApp {
         var status: HTTPResponse.Status
         var headers: HTTPFields
         var body: String
+        /// The body's bytes, for what is not text (an export archive).
+        var data = Data()
 
         var json: [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
@@ -107,7 +109,8 @@ struct TestApp {
             Reply(
                 status: response.status,
                 headers: response.headers,
-                body: String(decoding: response.body.readableBytesView, as: UTF8.self)
+                body: String(decoding: response.body.readableBytesView, as: UTF8.self),
+                data: Data(response.body.readableBytesView)
             )
         }
     }

@@ -1,5 +1,6 @@
 import KithCore
 import KithTestSupport
+import SQLKit
 import Testing
 
 @testable import KithStore
@@ -170,5 +171,71 @@ struct DataInventoryTests {
         #expect(text.contains("client-ip-keyed-hash"))
         #expect(catalogue.current.text(.zhCN).contains("IP 地址"))
         #expect(catalogue.purpose(.contactDiscovery)?.dataCategories.contains("contact-edges") == true)
+    }
+}
+
+@Suite("Export and erasure follow the inventory (DSR-01, DSR-04)")
+struct InventoryDrivenRightsTests {
+    @Test(
+        "DSR-01 DSR-04 a column a migration adds and the inventory declares is exported and erased with no other change",
+        arguments: Backend.enabled
+    )
+    func newColumnIsExportedAndErased(backend: Backend) async throws {
+        try await withTestDatabaseURL(backend) { url in
+            try await withDatabase(url: url, logger: quietLogger()) { database in
+                let unreleased = Migration(
+                    id: "9999-test-nickname",
+                    statements: [
+                        "CREATE TABLE nicknames (user_id TEXT NOT NULL, nickname TEXT NOT NULL, set_at BIGINT NOT NULL)"
+                    ]
+                )
+                try await database.migrate(Migrations.all + [unreleased], logger: quietLogger())
+                var inventory = DataInventory.kith
+                inventory.tables.append(
+                    InventoryTable(
+                        "nicknames",
+                        subjects: [SubjectColumn("user_id")],
+                        retention: .whileAccountExists,
+                        columns: [
+                            InventoryColumn("user_id", .userIdentifier, [.socialNetwork]),
+                            InventoryColumn("nickname", .profile, [.socialNetwork]),
+                            InventoryColumn("set_at", .activityTime, [.socialNetwork]),
+                        ]
+                    )
+                )
+                let declared = inventory
+                #expect(try await declared.discrepancies(in: database).isEmpty)
+                let store = KithStore(database: database, keys: testKeys)
+                let session = try await AccountsAndConsentTests.signUp(store)
+                try await database.transaction { sql in
+                    try await sql.raw(
+                        "INSERT INTO nicknames (user_id, nickname, set_at) VALUES (\(bind: session.user.rawValue), 'Nick', 7)"
+                    ).run()
+                }
+                let document = try await DataExport(store: store, inventory: declared).export(
+                    session.user,
+                    initiation: AccountsAndConsentTests.initiation
+                )
+                #expect(
+                    document.tables["nicknames"]
+                        == [["user_id": .text(session.user.rawValue), "nickname": .text("Nick"), "set_at": .number(7)]]
+                )
+                let phoneIndex = try await database.transaction { sql in
+                    try await AccountErasure.erase(
+                        session.user,
+                        deletion: nil,
+                        initiation: AccountsAndConsentTests.initiation,
+                        inventory: declared,
+                        store: store,
+                        on: sql
+                    )
+                }
+                #expect(phoneIndex != nil)
+                let left = try await database.read { sql in
+                    try await sql.raw("SELECT COUNT(*) AS n FROM nicknames").first()?.decode(column: "n", as: Int.self)
+                }
+                #expect(left == 0)
+            }
+        }
     }
 }

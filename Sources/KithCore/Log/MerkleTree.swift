@@ -61,6 +61,29 @@ public enum MerkleTree {
             + [root(leaves[leaves.startIndex..<middle])]
     }
 
+    /// The audit paths of several leaves in one pass over the tree, each equal to
+    /// ``inclusionProof(index:leaves:)`` of its leaf: every subtree root is computed once, so `k` paths
+    /// cost one tree's hashing rather than `k` (a person's export proves all their entries).
+    public static func inclusionProofs(indices: Set<Int>, leaves: ArraySlice<Digest32>) -> [Int: [Digest32]] {
+        var paths: [Int: [Digest32]] = [:]
+        func visit(_ slice: ArraySlice<Digest32>, _ targets: [Int]) -> Digest32 {
+            if slice.count == 1 { return slice[slice.startIndex] }
+            let middle = slice.startIndex + largestPowerOfTwo(below: slice.count)
+            let leftTargets = targets.filter { $0 < middle }
+            let rightTargets = targets.filter { $0 >= middle }
+            let left = leftTargets.isEmpty ? root(slice[..<middle]) : visit(slice[..<middle], leftTargets)
+            let right = rightTargets.isEmpty ? root(slice[middle...]) : visit(slice[middle...], rightTargets)
+            for target in leftTargets { paths[target, default: []].append(right) }
+            for target in rightTargets { paths[target, default: []].append(left) }
+            return nodeHash(left, right)
+        }
+        let targets = indices.filter { leaves.indices.contains($0) }.sorted()
+        guard !targets.isEmpty else { return [:] }
+        if leaves.count == 1 { return [targets[0]: []] }
+        _ = visit(leaves, targets)
+        return paths
+    }
+
     /// Verifies an audit path (RFC 9162 §2.1.3.2).
     public static func verifyInclusion(
         leafHash: Digest32,
@@ -151,5 +174,28 @@ public struct MerkleFrontier: Sendable, Equatable {
         guard serialized.count % 32 == 0 else { return nil }
         let nodes = stride(from: 0, to: serialized.count, by: 32).map { Array(serialized[$0..<$0 + 32]) }
         self.init(size: size, nodes: nodes)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The bytes of lower- or upper-case hexadecimal text; `nil` for anything else.
+    public init?(hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count.isMultiple(of: 2) else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        self = bytes
     }
 }

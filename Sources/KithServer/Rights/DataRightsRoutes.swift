@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import KithCore
 import KithStore
@@ -23,12 +24,38 @@ struct DeletionResponse: Codable, Sendable {
     }
 }
 
-/// `startAccountDeletion`, `deleteMyAccount`, `getAccountDeletionStatus` (DSR-04, ACC-10): account
-/// cancellation in the app, confirmed by a code to the account's own number and nothing else.
+/// `exportMyData`, `getExportSchema` (DSR-01, DSR-05): a copy of everything, at once, as data and as a
+/// readable statement. `startAccountDeletion`, `deleteMyAccount`, `getAccountDeletionStatus` (DSR-04,
+/// ACC-10): account cancellation in the app, confirmed by a code to the account's own number and nothing else.
 struct DataRightsRoutes {
     let services: KithServices
 
     func register(on api: API) {
+        api.add(.get, "/v1/me/export", "exportMyData") { _, context in
+            let user = try context.requireUser().user
+            let document = try await DataExport(store: services.store).export(
+                user,
+                initiation: context.initiation("exportMyData")
+            )
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/zip",
+                    .contentDisposition: "attachment; filename=\"kith-export.zip\"",
+                    .cacheControl: "no-store",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: try ExportArchive.zip(document)))
+            )
+        }
+
+        api.add(.get, "/schemas/export-v1.json", "getExportSchema") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/schema+json"],
+                body: .init(byteBuffer: ByteBuffer(string: ExportSchema.json))
+            )
+        }
+
         api.add(.post, "/v1/me/deletion/verifications", "startAccountDeletion") { _, context in
             let user = try context.requireUser().user
             let started = try await services.deliverCode {
@@ -64,4 +91,20 @@ struct DataRightsRoutes {
             return JSONResponse(DeletionResponse(deletion))
         }
     }
+}
+
+/// The JSON Schema of `data.json` (`Sources/KithServer/Resources/export-v1.schema.json`), served at
+/// ``ExportDocument/schemaID``'s path.
+public enum ExportSchema {
+    public static let json: String = {
+        guard
+            let url = Bundle.module.url(
+                forResource: "export-v1.schema",
+                withExtension: "json",
+                subdirectory: "Resources"
+            ),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return "{}" }
+        return text
+    }()
 }

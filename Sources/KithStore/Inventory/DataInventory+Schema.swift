@@ -96,3 +96,37 @@ extension KithDatabase {
         )
     }
 }
+
+extension KithDatabase {
+    /// The columns of the schema that hold numbers, each with whether they are integers (by declared type),
+    /// so that an export writes numbers as numbers and text as text, whatever the driver converts.
+    public func numericColumns() async throws -> [SchemaColumn: Bool] {
+        let query: SQLQueryString
+        switch backend {
+        case .sqlite:
+            query = """
+                SELECT m.name AS table_name, p.name AS column_name, p.type AS column_type
+                FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
+                WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+                """
+        case .postgres:
+            query = """
+                SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS column_type
+                FROM information_schema.columns WHERE table_schema = current_schema()
+                """
+        }
+        let rows = try await read { sql in try await sql.raw(query).all() }
+        var numeric: [SchemaColumn: Bool] = [:]
+        for row in rows {
+            let type = try row.decode(column: "column_type", as: String.self).uppercased()
+            let integer = type.contains("INT")
+            guard integer || ["REAL", "DOUBLE", "FLOAT", "NUMERIC"].contains(where: type.contains) else { continue }
+            let column = SchemaColumn(
+                try row.decode(column: "table_name", as: String.self),
+                try row.decode(column: "column_name", as: String.self)
+            )
+            numeric[column] = integer
+        }
+        return numeric
+    }
+}

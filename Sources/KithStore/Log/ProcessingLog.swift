@@ -49,6 +49,9 @@ public struct ProcessingLog: Sendable {
 
     public var publicKey: Curve25519.Signing.PublicKey { keys.logSigning.publicKey }
 
+    /// The public key as text: base64 of the raw Ed25519 key, as the operator publishes it.
+    public var publicKeyBase64: String { publicKey.rawRepresentation.base64EncodedString() }
+
     /// Appends entries in the caller's transaction and returns them with their sequence numbers.
     ///
     /// The `UPDATE` of the single state row takes the row lock first, so concurrent appenders on
@@ -337,6 +340,83 @@ extension ProcessingLog {
             )
         }
         return (proof, head)
+    }
+
+    /// The inclusion proofs of the entries `seqs` in the tree of the current signed head, with that head,
+    /// from one read of the log (a person's export, DSR-01).
+    public static func signedInclusionProofs(
+        seqs: Set<Int>,
+        on database: KithDatabase
+    ) async throws -> ([InclusionProof], SignedTreeHead)? {
+        guard
+            let head = try await database.read({ sql in
+                try await sql.raw("SELECT size, root, signature FROM log_state WHERE id = 1").first().map {
+                    SignedTreeHead(
+                        treeSize: try $0.decode(column: "size", as: Int.self),
+                        root: try $0.decode(column: "root", as: String.self),
+                        signature: try $0.decode(column: "signature", as: String.self)
+                    )
+                }
+            })
+        else { return nil }
+        var leaves: [Digest32] = []
+        leaves.reserveCapacity(head.treeSize)
+        var entries: [Int: String] = [:]
+        try await scan(on: database) { entrySeq, entry in
+            guard entrySeq <= head.treeSize else { return }
+            leaves.append(MerkleTree.leafHash(entry.utf8))
+            if seqs.contains(entrySeq) { entries[entrySeq] = entry }
+        }
+        guard leaves.count == head.treeSize, MerkleTree.root(leaves[...]).hexString == head.root else {
+            throw KithError(
+                .internalError,
+                detail: "The processing log does not match its signed head; run kith ledger verify."
+            )
+        }
+        let paths = MerkleTree.inclusionProofs(indices: Set(entries.keys.map { $0 - 1 }), leaves: leaves[...])
+        let proofs = entries.keys.sorted().map { seq in
+            InclusionProof(
+                seq: seq,
+                treeSize: head.treeSize,
+                leafHash: leaves[seq - 1].hexString,
+                root: head.root,
+                auditPath: (paths[seq - 1] ?? []).map(\.hexString),
+                entry: entries[seq]!
+            )
+        }
+        return (proofs, head)
+    }
+
+    /// Checks proofs against a signed tree head with the log's public key alone: the head's signature,
+    /// each entry's leaf hash and its audit path (what `kith ledger verify-export` does offline).
+    /// - Returns: what is wrong; empty when every proof holds.
+    public static func check(
+        _ proofs: [InclusionProof],
+        head: SignedTreeHead,
+        publicKey: Curve25519.Signing.PublicKey
+    ) -> [String] {
+        var problems: [String] = []
+        if !checkHead(size: head.treeSize, rootHex: head.root, signature: head.signature, publicKey: publicKey) {
+            problems.append("the tree head's signature does not verify with this public key")
+        }
+        guard let root = Digest32(hex: head.root) else { return problems + ["the tree head's root is not a hash"] }
+        for proof in proofs {
+            let leaf = MerkleTree.leafHash(proof.entry.utf8)
+            let path = proof.auditPath.compactMap(Digest32.init(hex:))
+            if leaf.hexString != proof.leafHash || path.count != proof.auditPath.count
+                || proof.treeSize != head.treeSize
+                || !MerkleTree.verifyInclusion(
+                    leafHash: leaf,
+                    index: proof.seq - 1,
+                    treeSize: head.treeSize,
+                    proof: path,
+                    root: root
+                )
+            {
+                problems.append("entry \(proof.seq) is not in the signed tree")
+            }
+        }
+        return problems
     }
 
     /// Builds and self-checks the inclusion proof of entry `seq` in the current tree.

@@ -149,7 +149,7 @@ public struct AccountErasure: Sendable {
                     store: store,
                     on: sql
                 )
-                return (try await Self.deletion(id: id, on: sql)!, erased)
+                return (try await Self.deletion(id: id, on: sql)!, erased?.phoneIndex)
             }
             try await Self.deactivate(user, store: store, on: sql)
             return (try await Self.deletion(id: id, on: sql)!, nil)
@@ -189,11 +189,11 @@ public struct AccountErasure: Sendable {
             }
             return scheduled + frozen
         }
-        var erased = 0
+        var count = 0
         for (user, deletion) in due {
             let store = self.store
             let inventory = self.inventory
-            let phoneIndex = try await store.database.transaction { sql in
+            let erased = try await store.database.transaction { sql in
                 try await Self.erase(
                     user,
                     deletion: deletion,
@@ -203,12 +203,12 @@ public struct AccountErasure: Sendable {
                     on: sql
                 )
             }
-            if let phoneIndex {
-                forgetHere(user, phoneIndex: phoneIndex)
-                erased += 1
+            if let erased {
+                forgetHere(user, phoneIndex: erased.phoneIndex)
+                count += 1
             }
         }
-        return erased
+        return count
     }
 
     private func forgetHere(_ user: UserID, phoneIndex: String) {
@@ -229,7 +229,8 @@ public struct AccountErasure: Sendable {
     /// Erases `user` in the caller's transaction by the inventory's rules, logs it with counts only, and
     /// leaves the encrypted notice the other nodes forget the person by.
     ///
-    /// - Returns: the blind index of the account's number, or `nil` when there was no such account.
+    /// - Returns: the blind index of the account's number and the rows erased per table, or `nil` when there
+    ///   was no such account.
     static func erase(
         _ user: UserID,
         deletion: String?,
@@ -237,7 +238,7 @@ public struct AccountErasure: Sendable {
         inventory: DataInventory,
         store: KithStore,
         on sql: any SQLDatabase
-    ) async throws -> String? {
+    ) async throws -> (phoneIndex: String, rows: [String: Int])? {
         guard
             let cipher = try await sql.raw("SELECT phone_cipher FROM users WHERE id = \(bind: user.rawValue)").first()?
                 .decode(column: "phone_cipher", as: String.self)
@@ -278,7 +279,7 @@ public struct AccountErasure: Sendable {
             ).run()
         }
         try await ErasureNoticeFeed.record(user, phoneIndex: phoneIndex, store: store, on: sql)
-        return phoneIndex
+        return (phoneIndex, counts)
     }
 
     /// The (column, value) pairs that name `user` in `table`, by the table's erase rule and subject

@@ -44,7 +44,7 @@ PUBLIC = {
 }
 
 # Operations only an operator may call: a person's session gets 403.
-OPERATOR_ONLY: set[str] = {"getMessageEvidence"}
+OPERATOR_ONLY: set[str] = {"getMessageEvidence", "verifyErasure"}
 
 # Values for path parameters when an operation is called generically (unauthenticated checks).
 PATH_VALUES = {

@@ -63,7 +63,10 @@ struct Kith: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kith",
         abstract: "Kith: a privacy-first social-graph server.",
-        subcommands: [Serve.self, Migrate.self, Ledger.self, OperatorCommand.self, EvalSuggestions.self, Bench.self]
+        subcommands: [
+            Serve.self, Migrate.self, Ledger.self, OperatorCommand.self, EraseVerify.self, EvalSuggestions.self,
+            Bench.self,
+        ]
     )
 }
 
@@ -159,6 +162,76 @@ struct OperatorCommand: AsyncParsableCommand {
             print("operator \(credential.name) created; its token, shown only now:")
             print(credential.token)
         }
+    }
+}
+
+/// `kith erase-verify` (DSR-04): proof of erasure from the operator's shell, with the store's bytes too.
+struct EraseVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase-verify",
+        abstract:
+            "Scan every table, the SQLite file and WAL (or a pg_dump) and given files for a person; print the signed receipt."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "The person's user ID.")
+    var user: String
+
+    @Option(help: "The person's phone number.")
+    var phone: String
+
+    @Option(help: "Another file to scan, as LABEL=PATH (the outbox, a log file); repeatable.")
+    var file: [String] = []
+
+    func run() async throws {
+        let configuration = try await store.configuration()
+        let logger = makeLogger(configuration.logLevel)
+        let keys = try configuration.keys(logger: logger)
+        guard case .success(let number) = PhoneNumber.parse(phone, defaultRegion: configuration.defaultRegion) else {
+            print("--phone is not a phone number")
+            throw ExitCode(2)
+        }
+        var files: [(label: String, path: String)] = try file.map { item in
+            guard let equals = item.firstIndex(of: "=") else {
+                print("--file takes LABEL=PATH")
+                throw ExitCode(2)
+            }
+            return (String(item[..<equals]), String(item[item.index(after: equals)...]))
+        }
+        let url = configuration.databaseURL
+        let dump = FileManager.default.temporaryDirectory.appendingPathComponent("kith-erase-\(UUID().uuidString).sql")
+        defer { try? FileManager.default.removeItem(at: dump) }
+        if url.hasPrefix("postgres") {
+            // What PostgreSQL holds, as its own dump tool writes it out.
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["pg_dump", "--data-only", "--file", dump.path, url]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                print("pg_dump failed (exit \(process.terminationStatus)); is it installed?")
+                throw ExitCode(1)
+            }
+            files.append(("pg_dump", dump.path))
+        }
+        let scanned = files
+        let user = UserID(rawValue: self.user)
+        let receipt = try await withDatabase(url: url, logger: logger) { database in
+            try await database.migrate(logger: logger)
+            let store = KithStore(database: database, keys: keys)
+            return try await AccountErasure(accounts: PhoneAccounts(store: store), holders: []).verify(
+                user,
+                phone: number,
+                files: scanned,
+                by: "kith erase-verify",
+                initiation: Initiation(kind: .operatorCommand, action: "eraseVerify")
+            )
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(receipt), as: UTF8.self))
+        if !receipt.clean { throw ExitCode(1) }
     }
 }
 

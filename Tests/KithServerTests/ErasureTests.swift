@@ -128,6 +128,17 @@ struct ErasureTests {
             let erased = try #require(status.json["erasedRows"] as? [String: Int])
             #expect(erased["users"] == 1 && erased["connections"] == 4 && erased["contact_edges"] == 2)
             #expect(!status.body.contains(ann.id) && !status.body.contains(String(ann.phone.dropFirst())))
+            // The receipt of the scan right after the erasure: clean, signed with the log's key.
+            let receipt = try #require(try await app.services.erasure.status(deletion)?.receipt)
+            #expect(receipt.clean && receipt.isSigned(by: app.services.store.log.publicKeyBase64))
+            #expect(
+                Set(receipt.holders).isSuperset(of: ["GraphReplica", "DiscoveryIndex", "ReadThrottle", "SessionCache"])
+            )
+            #expect(receipt.forms.count == 8 && receipt.tables.contains("contact_edges"))
+            var forged = receipt
+            forged.clean = false
+            #expect(!forged.isSigned(by: app.services.store.log.publicKeyBase64))
+            #expect((status.json["receipt"] as? [String: Any])?["clean"] as? Bool == true)
             let entry = try #require(
                 try await loggedEntries(app.services.store).last { $0.detail.hasPrefix("account erased") }
             )
@@ -227,6 +238,52 @@ struct ErasureTests {
                     #expect(try await feed.catchUp() == 1)
                 }
             }
+        }
+    }
+
+    @Test(
+        "DSR-04 verifyErasure finds nothing of an erased person, in the SQLite file's bytes too, and finds a person who is not",
+        arguments: Backend.enabled
+    )
+    func verifyErasure(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let ann = try await app.person(1, name: "Ann")
+            let bob = try await app.person(2, name: "Bob")
+            try await app.connect(ann, bob)
+            _ = try await app.call(
+                .post,
+                "/v1/users/\(bob.id)/endorsements",
+                token: ann.token,
+                json: ["preset": "mentor"]
+            )
+            _ = try await app.deleteAccount(ann)
+            let erasure = app.services.erasure
+            let initiation = Initiation(kind: .operatorCommand, action: "test")
+            let phone = try PhoneNumber.parse(ann.phone).get()
+            let gone = try await erasure.verify(
+                UserID(rawValue: ann.id),
+                phone: phone,
+                by: "dpo",
+                initiation: initiation
+            )
+            #expect(gone.clean, "\(gone.hits)")
+            if backend == .sqlite { #expect(gone.files == ["SQLite file", "SQLite WAL"]) }
+            let here = try await erasure.verify(
+                UserID(rawValue: bob.id),
+                phone: try PhoneNumber.parse(bob.phone).get(),
+                by: "dpo",
+                initiation: initiation
+            )
+            #expect(!here.clean && here.hits.contains { $0.table == "users" && $0.form == "user ID" })
+            if backend == .sqlite { #expect(here.hits.contains { $0.table == "SQLite file" && $0.form == "user ID" }) }
+            #expect(here.hits.contains { $0.table == "GraphReplica" })
+            let logged = try await loggedEntries(app.services.store).suffix(2).map(\.detail)
+            #expect(
+                logged == [
+                    "erasure verified by an operator: nothing found",
+                    "erasure verified by an operator: found in \(here.hits.filter { !$0.kept }.count) places",
+                ]
+            )
         }
     }
 

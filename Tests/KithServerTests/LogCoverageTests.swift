@@ -540,6 +540,23 @@ struct LogCoverageTests {
                 try await app.call(.get, "/v1/operator/messages/\(message)/evidence", token: credential.token)
             }
         },
+        LogCoverageRow("verifyErasure", .operatorAboutSubject) { app in
+            let ann = try await app.person(1)
+            _ = try await app.deleteAccount(ann)
+            let credential = try await app.services.operators.create(
+                name: "dpo.audit",
+                initiation: Initiation(kind: .operatorCommand, action: "test")
+            )
+            // About no one: the person is erased, and the operator's check names them nowhere.
+            return LogCoverageDrive(caller: nil, about: [], status: .ok, secrets: [ann.token, credential.token]) {
+                try await app.call(
+                    .post,
+                    "/v1/operator/erasure-verifications",
+                    token: credential.token,
+                    json: ["userId": ann.id, "phone": ann.phone]
+                )
+            }
+        },
     ]
 
     /// A number no one has registered in the scenario (`TestApp.person` numbers are 138 0004 00nn).

@@ -17,7 +17,21 @@ struct OperatorAuthenticator: AuthenticatorMiddleware {
     }
 }
 
-/// `getMessageEvidence`: the operator's route group, authenticated apart from users; every read here
+/// `verifyErasure`: the person's ID and number, as the person or a request gave them.
+struct VerifyErasureBody: StrictDecodable {
+    static let fields: Set<String> = ["userId", "phone"]
+    var userId: String
+    var phone: String
+
+    func validate() throws {
+        guard (1...64).contains(userId.unicodeScalars.count) else {
+            throw KithError.invalid("userId", "This is not a user ID.")
+        }
+        guard phone.utf8.count <= 64 else { throw KithError.invalid("phone", "This is not a phone number.") }
+    }
+}
+
+/// `getMessageEvidence`, `verifyErasure`: the operator's route group, authenticated apart from users; every read here
 /// is a logged act of the operator (SEC-02, MSG-04).
 struct OperatorRoutes {
     let services: KithServices
@@ -37,6 +51,22 @@ struct OperatorRoutes {
                     id,
                     by: name,
                     initiation: context.initiation("getMessageEvidence")
+                )
+            )
+        }
+
+        api.add(.post, "/v1/operator/erasure-verifications", "verifyErasure", in: group) { request, context in
+            let name = try context.requireOperator()
+            let body = try await request.decodeStrict(VerifyErasureBody.self, context: context, maxBytes: 4096)
+            guard case .success(let phone) = PhoneNumber.parse(body.phone, defaultRegion: services.defaultRegion) else {
+                throw KithError.invalid("phone", "This is not a phone number.")
+            }
+            return JSONResponse(
+                try await services.erasure.verify(
+                    UserID(rawValue: body.userId),
+                    phone: phone,
+                    by: name,
+                    initiation: context.initiation("verifyErasure")
                 )
             )
         }

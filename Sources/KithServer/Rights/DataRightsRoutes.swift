@@ -13,6 +13,8 @@ struct DeletionResponse: Codable, Sendable {
     var erasedAt: Int64?
     /// Rows erased, per table, once erased.
     var erasedRows: [String: Int]
+    /// What the scan right after the erasure checked and found, signed with the log's key.
+    var receipt: ErasureReceipt?
 
     init(_ deletion: AccountDeletion) {
         deletionId = deletion.id
@@ -21,6 +23,7 @@ struct DeletionResponse: Codable, Sendable {
         eraseAfter = deletion.eraseAfter
         erasedAt = deletion.erasedAt
         erasedRows = deletion.erasedRows
+        receipt = deletion.receipt
     }
 }
 

@@ -89,6 +89,9 @@ final class SessionCache: Sendable {
         }
     }
 
+    /// Whether a session of `user` is cached.
+    func holds(user: UserID) -> Bool { state.withLock { $0.entries.values.contains { $0.user == user } } }
+
     /// Entries held now (for tests and metrics).
     var count: Int { state.withLock { $0.entries.count } }
 }

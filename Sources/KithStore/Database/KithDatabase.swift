@@ -75,13 +75,25 @@ public final class KithDatabase: Service, Sendable {
                 readers: SQLiteReaders(readers),
                 scanner: try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger)),
                 checkpointer: try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
-            )
+            ),
+            path: path
         )
     }
 
-    private init(backend: StoreBackend, engine: Engine) {
+    private init(backend: StoreBackend, engine: Engine, path: String? = nil) {
         self.backend = backend
         self.engine = engine
+        self.path = path
+    }
+
+    /// The SQLite file; `nil` for PostgreSQL and `:memory:`.
+    public let path: String?
+
+    /// SQLite: writes the WAL back into the database file and empties it, so that the file's bytes are
+    /// everything the store holds (the erasure scan reads them, DSR-04). Nothing on PostgreSQL.
+    public func checkpointForScan() async throws {
+        guard case .sqlite(let writer, _, _, _) = engine, path != nil else { return }
+        _ = try await writer.exclusive { try await $0.raw("PRAGMA wal_checkpoint(TRUNCATE)").all() }
     }
 
     /// Runs the connection pool (PostgreSQL), or checkpoints SQLite's WAL, until graceful shutdown or
@@ -343,6 +355,9 @@ final class SQLiteHandle: Sendable {
         for pragma in [
             "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON",
             "PRAGMA mmap_size=2147418112", "PRAGMA cache_size=-131072",
+            // Deleted rows are overwritten with zeros, not left in free pages of the file (DSR-04): an
+            // erased person is not in the bytes of the store either.
+            "PRAGMA secure_delete=ON",
         ] {
             try await sql.raw(SQLQueryString(pragma)).run()
         }

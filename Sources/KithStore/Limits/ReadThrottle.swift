@@ -203,6 +203,13 @@ public final class ReadThrottle: Sendable {
         }
     }
 
+    /// Whether this node keeps anything of `user`: as a reader, or among the people someone read.
+    public func holds(_ user: UserID, phoneIndex: String) -> Bool {
+        state.withLock { state in
+            state.readers[user] != nil || state.readers.values.contains { $0.seen.contains(user) }
+        }
+    }
+
     /// Writes this node's reads to the store and reads back every node's: spent tokens, people read, blocks.
     /// Readers idle for ten minutes with nothing to write are forgotten. On failure nothing is lost: what
     /// was to be written is kept for the next synchronisation.

@@ -9,24 +9,37 @@ import Synchronization
 /// each holder the data inventory lists conforms, and every node's holders hear of every erasure through
 /// ``ErasureNoticeFeed``.
 public protocol ForgetsErasedPeople: Sendable {
+    /// The holder's name in the data inventory (`GraphReplica`), for erasure receipts.
+    var holderName: String { get }
     /// Forgets `user`; `phoneIndex` is the blind index of the number the account had.
     func forget(erased user: UserID, phoneIndex: String)
+    /// Whether the holder still holds anything of `user` (the erasure scan asks, DSR-04).
+    func holds(_ user: UserID, phoneIndex: String) -> Bool
 }
 
 extension GraphReplica: ForgetsErasedPeople {
+    public var holderName: String { "GraphReplica" }
     public func forget(erased user: UserID, phoneIndex: String) { forget(user) }
+    public func holds(_ user: UserID, phoneIndex: String) -> Bool { existingNode(for: user) != nil }
 }
 
 extension DiscoveryIndex: ForgetsErasedPeople {
+    public var holderName: String { "DiscoveryIndex" }
     public func forget(erased user: UserID, phoneIndex: String) { forget(phoneIndex: phoneIndex) }
+    public func holds(_ user: UserID, phoneIndex: String) -> Bool {
+        PhonePrefixIndex.prefix(hex: phoneIndex).map(contains) ?? false
+    }
 }
 
 extension ReadThrottle: ForgetsErasedPeople {
+    public var holderName: String { "ReadThrottle" }
     public func forget(erased user: UserID, phoneIndex: String) { forget(user) }
 }
 
 extension SessionCache: ForgetsErasedPeople {
+    var holderName: String { "SessionCache" }
     func forget(erased user: UserID, phoneIndex: String) { forget(user: user) }
+    func holds(_ user: UserID, phoneIndex: String) -> Bool { holds(user: user) }
 }
 
 /// Where an account deletion stands (`getAccountDeletionStatus`).
@@ -45,6 +58,22 @@ public struct AccountDeletion: Sendable, Equatable {
     public var erasedAt: Int64?
     /// Rows erased, per table of the data inventory, once erased.
     public var erasedRows: [String: Int]
+    /// What the scan right after the erasure checked and found, signed (DSR-04).
+    public var receipt: ErasureReceipt?
+}
+
+/// What an erasure did: the blind index of the account's number (for the holders to forget), the rows
+/// erased per table, and every form of the person (for the scan).
+struct ErasedAccount: Sendable {
+    var phoneIndex: String
+    var rows: [String: Int]
+    var forms: [ErasureScan.Form]
+}
+
+/// What `account_deletions.summary` holds once the account is erased: counts and the signed receipt.
+struct DeletionSummary: Codable {
+    var rows: [String: Int]
+    var receipt: ErasureReceipt?
 }
 
 /// Account deletion and erasure (DSR-04, ACC-10): the person asks in the app with a code sent to their own
@@ -122,7 +151,9 @@ public struct AccountErasure: Sendable {
                     detail: "This verification has expired or was already used. Request a new code."
                 )
             }
-            if let scheduled = try await Self.deletion(ofUser: user, on: sql) { return (scheduled, nil as String?) }
+            if let scheduled = try await Self.deletion(ofUser: user, on: sql) {
+                return (scheduled, nil as ErasedAccount?)
+            }
             let id = "del_" + Random.token(16)
             let eraseAfter = policy.eraseAfter(requestedAt: now)
             let act = ProcessingAct.own(
@@ -149,15 +180,46 @@ public struct AccountErasure: Sendable {
                     store: store,
                     on: sql
                 )
-                return (try await Self.deletion(id: id, on: sql)!, erased?.phoneIndex)
+                return (try await Self.deletion(id: id, on: sql)!, erased)
             }
             try await Self.deactivate(user, store: store, on: sql)
             return (try await Self.deletion(id: id, on: sql)!, nil)
         }
         // After the commit, like a sign-out: forgetting earlier would let a concurrent read bring it back.
         store.sessions.forget(user: user)
-        if let phoneIndex = outcome.1 { forgetHere(user, phoneIndex: phoneIndex) }
-        return outcome.0
+        var deletion = outcome.0
+        if let erased = outcome.1 {
+            deletion.receipt = try await receipt(after: erased, of: user, deletion: deletion.id)
+        }
+        return deletion
+    }
+
+    /// After an erasure's commit: this node's holders forget the person, the scan checks every table and
+    /// holder, and its signed receipt is kept with the deletion (when there is one).
+    private func receipt(
+        after erased: ErasedAccount,
+        of user: UserID,
+        deletion id: String?
+    ) async throws -> ErasureReceipt {
+        forgetHere(user, phoneIndex: erased.phoneIndex)
+        let receipt = try await ErasureScan(store: store, inventory: inventory).receipt(
+            for: erased.forms,
+            user: user,
+            phoneIndex: erased.phoneIndex,
+            holders: holders,
+            deletion: id
+        )
+        if let id {
+            let summary = String(
+                decoding: try JSONEncoder.sorted.encode(DeletionSummary(rows: erased.rows, receipt: receipt)),
+                as: UTF8.self
+            )
+            try await store.database.transaction { sql in
+                try await sql.raw("UPDATE account_deletions SET summary = \(bind: summary) WHERE id = \(bind: id)")
+                    .run()
+            }
+        }
+        return receipt
     }
 
     /// A deletion's status by its ID: the ID was handed to the person who asked, and the row names no one
@@ -204,11 +266,54 @@ public struct AccountErasure: Sendable {
                 )
             }
             if let erased {
-                forgetHere(user, phoneIndex: erased.phoneIndex)
+                _ = try await receipt(after: erased, of: user, deletion: deletion)
                 count += 1
             }
         }
         return count
+    }
+
+    /// Proof of erasure on demand (`verifyErasure`, `kith erase-verify`): scans every table, this node's
+    /// in-memory holders, the SQLite file after its checkpoint and `files` for every form of `user` and
+    /// `phone`, and returns the signed receipt. Logged as the operator's act, naming no one.
+    public func verify(
+        _ user: UserID,
+        phone: PhoneNumber,
+        files extra: [(label: String, path: String)] = [],
+        by operatorName: String,
+        initiation: Initiation
+    ) async throws -> ErasureReceipt {
+        let store = self.store
+        let pseudonym = try await store.database.read { sql in
+            try await SubjectKeys(store: store).pseudonym(of: user, on: sql)
+        }
+        let scan = ErasureScan(store: store, inventory: inventory)
+        // After an erasure the key is gone and the pseudonym with it: nothing is left to look for there.
+        let forms = scan.forms(of: user, phone: phone, pseudonym: pseudonym == "erased" ? nil : pseudonym)
+        try await store.database.checkpointForScan()
+        var files = extra
+        if let path = store.database.path { files = [("SQLite file", path), ("SQLite WAL", path + "-wal")] + files }
+        let receipt = try await scan.receipt(
+            for: forms,
+            user: user,
+            phoneIndex: store.vault.blindIndex(phone),
+            holders: holders,
+            files: files,
+            deletion: nil
+        )
+        let unkept = receipt.hits.filter { !$0.kept }.count
+        try await store.gate.record(
+            ProcessingAct(
+                purpose: .securityLog,
+                actor: .operator(operatorName),
+                subject: nil,
+                initiation: initiation,
+                detail: receipt.clean
+                    ? "erasure verified by an operator: nothing found"
+                    : "erasure verified by an operator: found in \(unkept) places"
+            )
+        )
+        return receipt
     }
 
     private func forgetHere(_ user: UserID, phoneIndex: String) {
@@ -238,13 +343,20 @@ public struct AccountErasure: Sendable {
         inventory: DataInventory,
         store: KithStore,
         on sql: any SQLDatabase
-    ) async throws -> (phoneIndex: String, rows: [String: Int])? {
+    ) async throws -> ErasedAccount? {
         guard
             let cipher = try await sql.raw("SELECT phone_cipher FROM users WHERE id = \(bind: user.rawValue)").first()?
                 .decode(column: "phone_cipher", as: String.self)
         else { return nil }
+        let phone = try store.vault.decryptPhone(cipher)
         // The number's own index, whatever the account's row says now (frozen, deactivated).
-        let phoneIndex = store.vault.blindIndex(try store.vault.decryptPhone(cipher))
+        let phoneIndex = store.vault.blindIndex(phone)
+        // Every form of the person, the pseudonym read while its key exists: what the receipt's scan looks for.
+        let forms = ErasureScan(store: store, inventory: inventory).forms(
+            of: user,
+            phone: phone,
+            pseudonym: try await SubjectKeys(store: store).pseudonym(of: user, on: sql)
+        )
         var counts: [String: Int] = [:]
         for table in inventory.tables {
             for (column, value) in try keys(of: table, user: user, phoneIndex: phoneIndex, vault: store.vault) {
@@ -273,13 +385,13 @@ public struct AccountErasure: Sendable {
         )
         try await ProcessingGate.record([act], store: store, on: sql)
         if let deletion {
-            let summary = String(decoding: try JSONEncoder.sorted.encode(counts), as: UTF8.self)
+            let summary = String(decoding: try JSONEncoder.sorted.encode(DeletionSummary(rows: counts)), as: UTF8.self)
             try await sql.raw(
                 "UPDATE account_deletions SET erased_at = \(bind: store.clock.nowMillis), summary = \(bind: summary) WHERE id = \(bind: deletion)"
             ).run()
         }
         try await ErasureNoticeFeed.record(user, phoneIndex: phoneIndex, store: store, on: sql)
-        return (phoneIndex, counts)
+        return ErasedAccount(phoneIndex: phoneIndex, rows: counts, forms: forms)
     }
 
     /// The (column, value) pairs that name `user` in `table`, by the table's erase rule and subject
@@ -333,13 +445,15 @@ public struct AccountErasure: Sendable {
     private static func deletion(from row: any SQLRow) throws -> AccountDeletion {
         let erasedAt = try row.decode(column: "erased_at", as: Int64?.self)
         let summary = try row.decode(column: "summary", as: String?.self)
+            .flatMap { try? JSONDecoder().decode(DeletionSummary.self, from: Data($0.utf8)) }
         return AccountDeletion(
             id: try row.decode(column: "id", as: String.self),
             state: erasedAt == nil ? .scheduled : .erased,
             requestedAt: try row.decode(column: "requested_at", as: Int64.self),
             eraseAfter: try row.decode(column: "erase_after", as: Int64.self),
             erasedAt: erasedAt,
-            erasedRows: try summary.map { try JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+            erasedRows: summary?.rows ?? [:],
+            receipt: summary?.receipt
         )
     }
 }

@@ -16,7 +16,7 @@ public struct ErasureScan: Sendable {
         public var value: String
     }
 
-    public struct Hit: Sendable, Equatable, CustomStringConvertible {
+    public struct Hit: Codable, Sendable, Equatable, CustomStringConvertible {
         public var table: String
         public var form: String
         public var rows: Int
@@ -84,5 +84,88 @@ public struct ErasureScan: Sendable {
             }
             return hits
         }
+    }
+}
+
+extension ErasureScan {
+    /// Scans every table, every in-memory holder of this node and `files` (a SQLite file after its
+    /// checkpoint, a `pg_dump`, the outbox) for `forms`, and signs what it checked and found.
+    public func receipt(
+        for forms: [Form],
+        user: UserID,
+        phoneIndex: String,
+        holders: [any ForgetsErasedPeople],
+        files: [(label: String, path: String)] = [],
+        deletion: String?
+    ) async throws -> ErasureReceipt {
+        var hits = try await scan(for: forms)
+        for holder in holders where holder.holds(user, phoneIndex: phoneIndex) {
+            hits.append(Hit(table: holder.holderName, form: "user ID", rows: 1, kept: false))
+        }
+        for file in files {
+            guard let bytes = FileManager.default.contents(atPath: file.path) else { continue }
+            for form in forms {
+                let count = Self.occurrences(of: Data(form.value.utf8), in: bytes)
+                guard count > 0 else { continue }
+                // The log's pseudonyms are in the store's bytes as in its table: kept by rule.
+                hits.append(Hit(table: file.label, form: form.name, rows: count, kept: form.name == "pseudonym"))
+            }
+        }
+        var receipt = ErasureReceipt(
+            deletionId: deletion,
+            checkedAt: store.clock.nowMillis,
+            forms: forms.map(\.name),
+            tables: inventory.tables.map(\.name),
+            holders: holders.map(\.holderName),
+            files: files.map(\.label),
+            hits: hits,
+            clean: !hits.contains { !$0.kept },
+            signature: ""
+        )
+        receipt.signature = try store.log.keys.logSigning.signature(for: receipt.signedBytes).base64EncodedString()
+        return receipt
+    }
+
+    static func occurrences(of needle: Data, in haystack: Data) -> Int {
+        guard !needle.isEmpty else { return 0 }
+        var count = 0
+        var start = haystack.startIndex
+        while let found = haystack.range(of: needle, in: start..<haystack.endIndex) {
+            count += 1
+            start = found.upperBound
+        }
+        return count
+    }
+}
+
+/// What an erasure scan checked and found (DSR-04), signed with the processing log's key: the forms looked
+/// for by name (never their values), the tables, in-memory holders and files read, and every hit.
+public struct ErasureReceipt: Codable, Sendable, Equatable {
+    public var deletionId: String?
+    public var checkedAt: Int64
+    public var forms: [String]
+    public var tables: [String]
+    public var holders: [String]
+    public var files: [String]
+    public var hits: [ErasureScan.Hit]
+    /// No hit outside what the inventory's rules keep.
+    public var clean: Bool
+    /// Ed25519 over ``signedBytes``, base64.
+    public var signature: String
+
+    /// The receipt as JSON with sorted keys and an empty signature: what is signed.
+    public var signedBytes: Data {
+        var unsigned = self
+        unsigned.signature = ""
+        return (try? JSONEncoder.sorted.encode(unsigned)) ?? Data()
+    }
+
+    /// Whether the signature holds for `publicKey` (base64 of the raw Ed25519 key).
+    public func isSigned(by publicKey: String) -> Bool {
+        guard let raw = Data(base64Encoded: publicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
+            let signature = Data(base64Encoded: signature)
+        else { return false }
+        return key.isValidSignature(signature, for: signedBytes)
     }
 }

@@ -92,6 +92,8 @@ struct ExportTests {
             let json = try JSONEncoder().encode(document.tables)
             #expect(!String(decoding: json, as: UTF8.self).contains(dan.id), "the export says who blocked Ann")
             #expect(document.withheld.contains { $0.table == "users" && $0.column == "registration_lock" })
+            // Nor does the log tell: Dan's block stays in the chain, out of Ann's export, counted as withheld.
+            #expect(document.withheld.contains { $0.table == "processing_log" && $0.column == "entry (1)" })
 
             // Every log entry about Ann, each proved against the signed head, offline.
             let pseudonym = try await LogCoverageTests.pseudonym(of: ann.id, app)
@@ -99,7 +101,11 @@ struct ExportTests {
             let mine = try await loggedEntries(app.services.store).filter {
                 ($0.subject == pseudonym || $0.actor == pseudonym) && $0.seq <= document.log.treeHead.treeSize
             }
-            #expect(document.log.entries.count == mine.count && !mine.isEmpty)
+            let blocks = document.log.entries.compactMap {
+                try? JSONDecoder().decode(ProcessingEntry.self, from: Data($0.entry.utf8))
+            }.filter { $0.detail == "person blocked" }
+            #expect(!blocks.isEmpty && blocks.allSatisfy { $0.actor == pseudonym }, "Ann's own block only")
+            #expect(document.log.entries.count == mine.count - 1 && !mine.isEmpty, "all but Dan's block of Ann")
             #expect(ExportArchive.verify(document) == [])
             let published = app.services.store.log.publicKeyBase64
             #expect(ExportArchive.verify(document, publicKey: published) == [])

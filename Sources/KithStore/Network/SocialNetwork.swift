@@ -242,21 +242,30 @@ public struct SocialNetwork: Sendable {
     /// - Parameter related: the other person the act is about (whom one asks, answers, blocks, endorses),
     ///   known before the work or found by it; the act is logged about them too, so their own entries
     ///   show what was done about them.
+    /// - Parameter withheld: why the entry about `related` is not shown to them (a block: telling would
+    ///   defeat it); it stays in the log for accountability, and the person's export leaves it out.
     func write<T: Sendable>(
         _ actor: UserID,
         _ detail: String,
         _ initiation: Initiation,
         about related: UserID? = nil,
+        withheld: String? = nil,
         _ work: @Sendable (any SQLDatabase, Int64) async throws -> T
     ) async throws -> T {
-        try await writeAbout(actor, detail, initiation) { sql, now in (try await work(sql, now), related) }
+        try await writeAbout(actor, detail, initiation, withheld: withheld) { sql, now in
+            (try await work(sql, now), related)
+        }
     }
+
+    /// The evidence key that marks an entry about another person as not to be shown to them.
+    public static let withheldFromSubject = "withheldFromSubject"
 
     /// ``write(_:_:_:about:_:)`` for acts whose other person only the work finds out: it returns them.
     func writeAbout<T: Sendable>(
         _ actor: UserID,
         _ detail: String,
         _ initiation: Initiation,
+        withheld: String? = nil,
         _ work: @Sendable (any SQLDatabase, Int64) async throws -> (T, about: UserID?)
     ) async throws -> T {
         let now = store.clock.nowMillis
@@ -264,7 +273,12 @@ public struct SocialNetwork: Sendable {
         return try await store.gate.perform(act) { sql in
             let (result, other) = try await work(sql, now)
             let about = other.flatMap { $0 == actor ? nil : $0 }
-            return (result, detail: nil, related: about.map { [LoggedAct(act.about($0, detail: detail))] } ?? [])
+            let related = about.map { person -> LoggedAct in
+                var entry = act.about(person, detail: detail)
+                if let withheld { entry.evidence = [Self.withheldFromSubject: withheld] }
+                return LoggedAct(entry)
+            }
+            return (result, detail: nil, related: related.map { [$0] } ?? [])
         }.0
     }
 
@@ -529,8 +543,11 @@ public struct SocialNetwork: Sendable {
     /// Blocks a person: ends the connection, cancels requests both ways, deletes endorsements between the
     /// two, and from then on hides each from the other everywhere — profiles, lists, the second degree,
     /// suggestions (issue 4 §2). Blocking again changes nothing.
+    /// Why a blocked person is not shown the entries of being blocked or unblocked (DSR-01, PYM-04).
+    static let blockWithheld = "telling a person who blocked them would defeat the block"
+
     public func block(_ user: UserID, _ target: UserID, initiation: Initiation) async throws {
-        try await write(user, "person blocked", initiation, about: target) { sql, now in
+        try await write(user, "person blocked", initiation, about: target, withheld: Self.blockWithheld) { sql, now in
             guard user != target, try await Self.exists(target, on: sql) else { throw KithError.noSuchPerson }
             try await sql.raw(
                 "INSERT INTO blocks (user_id, blocked_id, created_at) VALUES (\(bind: user.rawValue), \(bind: target.rawValue), \(bind: now)) ON CONFLICT DO NOTHING"
@@ -555,7 +572,7 @@ public struct SocialNetwork: Sendable {
 
     /// Lifts a block; the two are not reconnected. - Throws: `not-found` when there was no block.
     public func unblock(_ user: UserID, _ target: UserID, initiation: Initiation) async throws {
-        try await write(user, "block lifted", initiation, about: target) { sql, _ in
+        try await write(user, "block lifted", initiation, about: target, withheld: Self.blockWithheld) { sql, _ in
             guard
                 try await sql.raw(
                     "SELECT 1 AS one FROM blocks WHERE user_id = \(bind: user.rawValue) AND blocked_id = \(bind: target.rawValue)"

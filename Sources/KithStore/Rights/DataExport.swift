@@ -159,9 +159,20 @@ public struct DataExport: Sendable {
                 "SELECT seq FROM processing_log WHERE subject_ref = \(bind: pseudonym) OR \(condition)"
             ).all().map { try $0.decode(column: "seq", as: Int.self) }
         }
-        guard let (proofs, head) = try await ProcessingLog.signedInclusionProofs(seqs: Set(seqs), on: store.database)
+        guard let (all, head) = try await ProcessingLog.signedInclusionProofs(seqs: Set(seqs), on: store.database)
         else {
             throw KithError(.internalError, detail: "The processing log is not initialised; run kith migrate.")
+        }
+        // Entries another person's act left about this one, marked as not theirs to see (a block), stay out.
+        var proofs: [InclusionProof] = []
+        var hidden: [String: Int] = [:]
+        for proof in all {
+            let entry = try? JSONDecoder().decode(ProcessingEntry.self, from: Data(proof.entry.utf8))
+            if let entry, entry.actor != pseudonym, let reason = entry.evidence?[SocialNetwork.withheldFromSubject] {
+                hidden[reason, default: 0] += 1
+            } else {
+                proofs.append(proof)
+            }
         }
         let rows = tables.values.reduce(0) { $0 + $1.count }
         let act = ProcessingAct.own(
@@ -179,7 +190,10 @@ public struct DataExport: Sendable {
             phone: phone.e164,
             tables: tables,
             facts: facts,
-            withheld: withheld,
+            withheld: withheld
+                + hidden.sorted { $0.key < $1.key }.map {
+                    ExportDocument.Withheld(table: "processing_log", column: "entry (\($0.value))", reason: $0.key)
+                },
             log: ExportDocument.Log(
                 publicKey: store.log.publicKeyBase64,
                 treeHead: head,

@@ -103,6 +103,7 @@ class FuzzUserSession:
 #   - startNumberOptOut / confirmNumberOptOut: as startPhoneVerification / verifyPhone;
 #   - startPhoneNumberChange / changePhoneNumber: as startPhoneVerification / verifyPhone (DSR-03);
 #   - deleteMyAccount: as verifyPhone — a code sent to the account's own number (DSR-04);
+#   - submitDataRequest: a `text` of white space only says nothing (422 invalid-field, text);
 #   - setDiscoverability: the consent evidence as for grantConsent (notice-mismatch,
 #     consent-prechecked);
 #   - uploadContacts: whether `recheckToken` proves `previousNumbers` (422 invalid-field,
@@ -133,6 +134,7 @@ SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
     "changePhoneNumber": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
     "confirmNumberOptOut": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
     "deleteMyAccount": {(400, "verification-failed", "verificationId"), (400, "verification-failed", "code")},
+    "submitDataRequest": {(422, "invalid-field", "text")},
     "setDiscoverability": {
         (422, "notice-mismatch", None),
         (422, "notice-mismatch", "textSHA256"),

@@ -44,7 +44,7 @@ PUBLIC = {
 }
 
 # Operations only an operator may call: a person's session gets 403.
-OPERATOR_ONLY: set[str] = {"getMessageEvidence", "verifyErasure"}
+OPERATOR_ONLY: set[str] = {"getMessageEvidence", "verifyErasure", "listDataRequests", "resolveDataRequest"}
 
 # Values for path parameters when an operation is called generically (unauthenticated checks).
 PATH_VALUES = {
@@ -276,6 +276,18 @@ def case_export_my_data(world: World) -> None:
     for name in archive.namelist():
         content = archive.read(name)
         assert world.a.phone.encode() not in content and world.a.token.encode() not in content, name
+
+
+def case_submit_data_request(world: World) -> None:
+    # B's request is B's: it names B's words only, and A's own request is untouched by it.
+    mine = world.client(world.a).post("/v1/me/data-requests", {"kind": "explanation", "text": "Why am I suggested?"})
+    assert mine.status == 201, mine
+    for extra in ({"userId": world.a.user_id}, {"requesterId": world.a.user_id}):
+        unknown_field(world.client(world.b).post("/v1/me/data-requests", {"kind": "other", "text": "x", **extra}),
+                      f"submitDataRequest with {list(extra)}")
+    r = world.client(world.b).post("/v1/me/data-requests", {"kind": "objection", "text": "Stop the ranking."})
+    assert r.status == 201 and r.json()["requestId"] != mine.json()["requestId"], r
+    must_not_mention(r.body, world.a, mine.json()["requestId"])
 
 
 def case_set_registration_lock(world: World) -> None:
@@ -1111,6 +1123,7 @@ CASES: dict[str, Callable[[World], None]] = {
     "setRegistrationLock": case_set_registration_lock,
     "removeRegistrationLock": case_remove_registration_lock,
     "exportMyData": case_export_my_data,
+    "submitDataRequest": case_submit_data_request,
     "startAccountDeletion": case_start_account_deletion,
     "deleteMyAccount": case_delete_my_account,
     "uploadContacts": case_upload_contacts,

@@ -180,6 +180,21 @@ struct LogCoverageTests {
                 try await app.call(.get, "/v1/me/export", token: ann.token)
             }
         },
+        LogCoverageRow("submitDataRequest", .actor) { app in
+            let ann = try await app.person(1)
+            return LogCoverageDrive(
+                caller: ann.id,
+                status: .created,
+                secrets: [ann.token, "Why was I suggested to Bo?"]
+            ) {
+                try await app.call(
+                    .post,
+                    "/v1/me/data-requests",
+                    token: ann.token,
+                    json: ["kind": "explanation", "text": "Why was I suggested to Bo?"]
+                )
+            }
+        },
         LogCoverageRow("getExportSchema", .none) { app in
             LogCoverageDrive(caller: nil, status: .ok) { try await app.call(.get, "/schemas/export-v1.json") }
         },
@@ -538,6 +553,50 @@ struct LogCoverageTests {
             )
             return LogCoverageDrive(caller: nil, about: [ann.id], status: .ok, secrets: [ann.token, credential.token]) {
                 try await app.call(.get, "/v1/operator/messages/\(message)/evidence", token: credential.token)
+            }
+        },
+        LogCoverageRow("listDataRequests", .operatorAboutSubject) { app in
+            let ann = try await app.person(1)
+            _ = try await app.call(
+                .post,
+                "/v1/me/data-requests",
+                token: ann.token,
+                json: ["kind": "other", "text": "Please check my data."]
+            )
+            let credential = try await app.services.operators.create(
+                name: "dpo.audit",
+                initiation: Initiation(kind: .operatorCommand, action: "test")
+            )
+            // A count, about no one: reading the queue is not an act about each requester.
+            return LogCoverageDrive(caller: nil, about: [], status: .ok, secrets: [ann.token, credential.token]) {
+                try await app.call(.get, "/v1/operator/data-requests?status=open", token: credential.token)
+            }
+        },
+        LogCoverageRow("resolveDataRequest", .operatorAboutSubject) { app in
+            let ann = try await app.person(1)
+            let submitted = try await app.call(
+                .post,
+                "/v1/me/data-requests",
+                token: ann.token,
+                json: ["kind": "other", "text": "Please check my data."]
+            )
+            let id = try #require(submitted.string("requestId"))
+            let credential = try await app.services.operators.create(
+                name: "dpo.audit",
+                initiation: Initiation(kind: .operatorCommand, action: "test")
+            )
+            return LogCoverageDrive(
+                caller: nil,
+                about: [ann.id],
+                status: .ok,
+                secrets: [ann.token, credential.token, "Checked: all is in order."]
+            ) {
+                try await app.call(
+                    .post,
+                    "/v1/operator/data-requests/\(id)/resolution",
+                    token: credential.token,
+                    json: ["outcome": "answered", "text": "Checked: all is in order."]
+                )
             }
         },
         LogCoverageRow("verifyErasure", .operatorAboutSubject) { app in

@@ -25,6 +25,7 @@ struct MigrationRulesTests {
         ("0010-session-revocations", "411acbe06726673c61dc2eff2596731e449c197e252bc6ffc840babbd8538631"),
         ("0011-limits-and-number-changes", "5b297ee888d4b6805ed5877ef0ac2216ef0559dc0eef658d22a34b3218290591"),
         ("0012-account-erasure", "d111869ee67ff2650161f1afe94a94d871a210eb48599077d9968c673d4b2e66"),
+        ("0013-data-requests", "7ed95f97da1c5035de2ed30347560b2de013e31fcc1d038efa7a6443a35fbac1"),
     ]
 
     static func digest(_ migration: Migration) -> String {

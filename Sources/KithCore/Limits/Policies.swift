@@ -160,32 +160,85 @@ public struct ReadThrottlePolicy: Sendable, Equatable {
     }
 }
 
+/// Working days for the deadlines of data rights (DSR-02, ACC-10): Monday to Friday (UTC), less the
+/// configured public holidays (`KITH_HOLIDAYS`, dates as `2026-10-01`).
+public struct WorkingCalendar: Sendable, Equatable {
+    /// Holidays as days since 1970-01-01 (UTC).
+    public var holidays: Set<Int64>
+
+    public init(holidays: Set<Int64> = []) { self.holidays = holidays }
+
+    /// Parses `YYYY-MM-DD` dates; `nil` when one is not a date.
+    public init?(dates: [String]) {
+        var days = Set<Int64>()
+        for date in dates {
+            let parts = date.split(separator: "-").compactMap { Int64($0) }
+            guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
+            days.insert(Self.daysSinceEpoch(year: parts[0], month: parts[1], day: parts[2]))
+        }
+        holidays = days
+    }
+
+    /// The instant `days` working days after `start` (Unix milliseconds).
+    public func adding(_ days: Int, to start: Int64) -> Int64 {
+        let day: Int64 = 86_400_000
+        var at = start
+        var left = days
+        while left > 0 {
+            at += day
+            if isWorkingDay(at / day) { left -= 1 }
+        }
+        return at
+    }
+
+    func isWorkingDay(_ days: Int64) -> Bool {
+        // 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Monday … 6 on Sunday.
+        ((days + 3) % 7) < 5 && !holidays.contains(days)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    public static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
 /// When an account asked to be deleted, or frozen for a recycled number, is erased (DSR-04, ACC-10, ACC-12).
 public struct DeletionPolicy: Sendable, Equatable {
-    /// Working days (Monday to Friday, UTC) between the request and the erasure; during them the account
-    /// is deactivated. 0, the default, erases at once; at most 15 (ACC-10: done within 15 working days).
+    /// Working days between the request and the erasure; during them the account is deactivated. 0, the
+    /// default, erases at once; at most 15 (ACC-10: done within 15 working days).
     public var graceWorkingDays = 0
     /// Days a frozen account (its number signed in again after ``VerificationPolicy/recycledAfterDays``)
     /// is kept before it is erased: long enough for its holder to show it was theirs, then gone.
     public var frozenRetentionDays = 30
+    /// Weekends and holidays, which the grace period does not count.
+    public var calendar = WorkingCalendar()
 
-    public init(graceWorkingDays: Int = 0, frozenRetentionDays: Int = 30) {
+    public init(graceWorkingDays: Int = 0, frozenRetentionDays: Int = 30, calendar: WorkingCalendar = WorkingCalendar())
+    {
         self.graceWorkingDays = graceWorkingDays
         self.frozenRetentionDays = frozenRetentionDays
+        self.calendar = calendar
     }
 
-    /// The erasure time for a request at `requested` (Unix milliseconds): `graceWorkingDays` later,
-    /// weekends not counted.
+    /// The erasure time for a request at `requested` (Unix milliseconds): `graceWorkingDays` working days later.
     public func eraseAfter(requestedAt requested: Int64) -> Int64 {
-        let day: Int64 = 86_400_000
-        var at = requested
-        var left = graceWorkingDays
-        while left > 0 {
-            at += day
-            // 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Monday … 6 on Sunday.
-            let weekday = ((at / day) + 3) % 7
-            if weekday < 5 { left -= 1 }
-        }
-        return at
+        calendar.adding(graceWorkingDays, to: requested)
+    }
+}
+
+/// Requests that need a person (DSR-02, DSR-06..08): answered within `deadlineWorkingDays`.
+public struct DataRequestPolicy: Sendable, Equatable {
+    /// Working days to answer (DSR-02: 15).
+    public var deadlineWorkingDays = 15
+    public var calendar = WorkingCalendar()
+
+    public init(deadlineWorkingDays: Int = 15, calendar: WorkingCalendar = WorkingCalendar()) {
+        self.deadlineWorkingDays = deadlineWorkingDays
+        self.calendar = calendar
     }
 }

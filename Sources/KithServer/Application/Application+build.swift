@@ -43,6 +43,8 @@ public struct KithServices: Sendable {
     public let messages: MessageDispatcher
     /// Account deletion and erasure (DSR-04, ACC-10).
     public let erasure: AccountErasure
+    /// Requests that need a person (DSR-02, DSR-06..08).
+    public let dataRequests: DataRequests
     /// The read throttle (GEN-05); `nil` only in a benchmark that measures its cost.
     public let reads: ReadThrottle?
     public let metrics: PrometheusCollectorRegistry
@@ -81,6 +83,7 @@ public func buildApplication(
         suggestions: PeopleYouMayKnow(network: network),
         messages: MessageDispatcher(gateway: gateway, store: store),
         erasure: erasure,
+        dataRequests: DataRequests(store: store, policy: configuration.dataRequests),
         reads: reads,
         metrics: PrometheusCollectorRegistry(),
         rateLimits: overrides.rateLimits,

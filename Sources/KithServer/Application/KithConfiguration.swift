@@ -50,6 +50,8 @@ import SystemPackage
 ///   - `kith.deletion.grace.working.days` (int, optional, default: `0`): working days between a person's
 ///     `deleteMyAccount` and the erasure, the account deactivated meanwhile; 0 to 15 (DSR-04, ACC-10;
 ///     `KITH_DELETION_GRACE_WORKING_DAYS`).
+///   - `kith.holidays` (string, optional): public holidays as comma-separated `YYYY-MM-DD` dates, which the
+///     working-day deadlines of deletions and data requests do not count (DSR-02; `KITH_HOLIDAYS`).
 ///   - `kith.frozen.retention.days` (int, optional, default: `30`): days a frozen account (its number
 ///     recycled) is kept before it is erased (ACC-12; `KITH_FROZEN_RETENTION_DAYS`).
 ///   - `kith.reads.*` (ints, optional): how much of other people's data one person may read (GEN-05;
@@ -86,6 +88,8 @@ public struct KithConfiguration: Sendable {
     public var verification = VerificationPolicy()
     /// When deleted and frozen accounts are erased (DSR-04, ACC-10, ACC-12).
     public var deletion = DeletionPolicy()
+    /// Deadlines of requests that need a person (DSR-02).
+    public var dataRequests = DataRequestPolicy()
 
     public init() {}
 
@@ -146,6 +150,13 @@ public struct KithConfiguration: Sendable {
             &verification.recycledAfterDays,
             atMost: 3650
         )
+        let holidays = (kith.string(forKey: "holidays") ?? "").split(separator: ",")
+            .map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        guard let calendar = WorkingCalendar(dates: holidays) else {
+            throw KithError.invalid("KITH_HOLIDAYS", "Use comma-separated dates such as 2026-10-01,2026-10-02.")
+        }
+        deletion.calendar = calendar
+        dataRequests.calendar = calendar
         deletion.graceWorkingDays = kith.int(forKey: "deletion.grace.working.days", default: 0)
         guard (0...15).contains(deletion.graceWorkingDays) else {
             throw KithError.invalid(

@@ -76,6 +76,16 @@ enum LimitMetrics {
         )
     }
 
+    /// `kith_data_requests_overdue`: open data requests past their deadline (DSR-02), read at each scrape.
+    static var overdueRequests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "kith",
+            subsystem: "data_requests",
+            metricName: "overdue",
+            helpText: "Open data requests past their deadline of 15 working days (DSR-02), read from the store."
+        )
+    }
+
     /// `kith_reads_blocked_readers`: read from the store at each scrape.
     static var blockedReaders: MetricNameDescriptor {
         MetricNameDescriptor(

@@ -32,6 +32,9 @@ struct OperationsRoutes {
             if let blocked = try? await services.accounts.blockedCodeRanges() {
                 services.metrics.makeGauge(descriptor: LimitMetrics.blockedRanges).set(Double(blocked))
             }
+            if let overdue = try? await services.dataRequests.overdue() {
+                services.metrics.makeGauge(descriptor: LimitMetrics.overdueRequests).set(Double(overdue))
+            }
             if let reads = services.reads, let blocked = try? await reads.blockedReaders() {
                 services.metrics.makeGauge(descriptor: LimitMetrics.blockedReaders).set(Double(blocked))
             }

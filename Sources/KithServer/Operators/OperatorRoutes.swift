@@ -31,7 +31,30 @@ struct VerifyErasureBody: StrictDecodable {
     }
 }
 
-/// `getMessageEvidence`, `verifyErasure`: the operator's route group, authenticated apart from users; every read here
+/// `resolveDataRequest`: the answer, or a refusal with its reason code (DSR-07).
+struct ResolveDataRequestBody: StrictDecodable {
+    static let fields: Set<String> = ["outcome", "reasonCode", "text"]
+    var outcome: String
+    var reasonCode: String?
+    var text: String
+
+    func validate() throws {
+        switch outcome {
+        case "answered":
+            guard reasonCode == nil else { throw KithError.invalid("reasonCode", "Only a refusal has a reason code.") }
+        case "refused":
+            guard let reasonCode, DataRequest.RefusalReason(rawValue: reasonCode) != nil else {
+                let reasons = DataRequest.RefusalReason.allCases.map(\.rawValue).joined(separator: ", ")
+                throw KithError.invalid("reasonCode", "A refusal needs one of: \(reasons).")
+            }
+        default:
+            throw KithError.invalid("outcome", "Use answered or refused.")
+        }
+        guard text.utf8.count <= 16_000 else { throw KithError.invalid("text", "At most 4,000 characters.") }
+    }
+}
+
+/// `getMessageEvidence`, `verifyErasure`, `listDataRequests`, `resolveDataRequest`: the operator's route group, authenticated apart from users; every read here
 /// is a logged act of the operator (SEC-02, MSG-04).
 struct OperatorRoutes {
     let services: KithServices
@@ -55,6 +78,40 @@ struct OperatorRoutes {
             )
         }
 
+        api.add(.get, "/v1/operator/data-requests", "listDataRequests", in: group) { request, context in
+            let name = try context.requireOperator()
+            var status: DataRequest.Status?
+            if let text = request.uri.queryParameters["status"] {
+                guard let parsed = DataRequest.Status(rawValue: String(text)) else {
+                    throw KithError.invalid("status", "Use open, answered or refused.")
+                }
+                status = parsed
+            }
+            let requests = try await services.dataRequests.list(
+                status: status,
+                by: name,
+                initiation: context.initiation("listDataRequests")
+            )
+            return JSONResponse(DataRequestList(requests: requests))
+        }
+
+        api.add(.post, "/v1/operator/data-requests/{requestId}/resolution", "resolveDataRequest", in: group) {
+            request,
+            context in
+            let name = try context.requireOperator()
+            let id = try context.identifier("requestId")
+            let body = try await request.decodeStrict(ResolveDataRequestBody.self, context: context, maxBytes: 20_000)
+            return JSONResponse(
+                try await services.dataRequests.resolve(
+                    id,
+                    refusing: body.reasonCode.flatMap(DataRequest.RefusalReason.init),
+                    text: body.text,
+                    by: name,
+                    initiation: context.initiation("resolveDataRequest")
+                )
+            )
+        }
+
         api.add(.post, "/v1/operator/erasure-verifications", "verifyErasure", in: group) { request, context in
             let name = try context.requireOperator()
             let body = try await request.decodeStrict(VerifyErasureBody.self, context: context, maxBytes: 4096)
@@ -71,4 +128,9 @@ struct OperatorRoutes {
             )
         }
     }
+}
+
+/// `listDataRequests`.
+struct DataRequestList: Codable, Sendable {
+    var requests: [DataRequest]
 }

@@ -27,6 +27,21 @@ struct DeletionResponse: Codable, Sendable {
     }
 }
 
+/// `submitDataRequest`: what the person asks for, in their words.
+struct DataRequestBody: StrictDecodable {
+    static let fields: Set<String> = ["kind", "text"]
+    var kind: String
+    var text: String
+
+    func validate() throws {
+        guard DataRequest.Kind(rawValue: kind) != nil else {
+            let kinds = DataRequest.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw KithError.invalid("kind", "Use one of: \(kinds).")
+        }
+        guard text.utf8.count <= 16_000 else { throw KithError.invalid("text", "At most 4,000 characters.") }
+    }
+}
+
 /// `exportMyData`, `getExportSchema` (DSR-01, DSR-05): a copy of everything, at once, as data and as a
 /// readable statement. `startAccountDeletion`, `deleteMyAccount`, `getAccountDeletionStatus` (DSR-04,
 /// ACC-10): account cancellation in the app, confirmed by a code to the account's own number and nothing else.
@@ -49,6 +64,18 @@ struct DataRightsRoutes {
                 ],
                 body: .init(byteBuffer: ByteBuffer(bytes: try ExportArchive.zip(document)))
             )
+        }
+
+        api.add(.post, "/v1/me/data-requests", "submitDataRequest") { request, context in
+            let user = try context.requireUser().user
+            let body = try await request.decodeStrict(DataRequestBody.self, context: context, maxBytes: 20_000)
+            let submitted = try await services.dataRequests.submit(
+                DataRequest.Kind(rawValue: body.kind)!,
+                text: body.text,
+                by: user,
+                initiation: context.initiation("submitDataRequest")
+            )
+            return JSONResponse(submitted, status: .created)
         }
 
         api.add(.get, "/schemas/export-v1.json", "getExportSchema") { _, _ in

@@ -394,6 +394,29 @@ public enum Migrations {
                 "CREATE INDEX erasure_notices_at ON erasure_notices (at)",
             ]
         ),
+        Migration(
+            id: "0013-data-requests",
+            statements: [
+                // Requests that need a person (DSR-02, DSR-06..08): what was asked, by when, how it was answered.
+                """
+                CREATE TABLE data_requests (
+                    id TEXT PRIMARY KEY,
+                    requester_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    submitted_at BIGINT NOT NULL,
+                    due_at BIGINT NOT NULL,
+                    status TEXT NOT NULL,
+                    resolved_at BIGINT,
+                    resolved_by TEXT,
+                    reason_code TEXT,
+                    resolution TEXT
+                )
+                """,
+                "CREATE INDEX data_requests_requester ON data_requests (requester_id)",
+                "CREATE INDEX data_requests_open ON data_requests (status, due_at)",
+            ]
+        ),
     ]
 }
 

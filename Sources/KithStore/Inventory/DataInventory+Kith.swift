@@ -50,6 +50,8 @@ extension DataInventory {
     /// How long a deletion's status can be asked for: the longest grace period (15 working days, three
     /// weeks) and a month after it.
     static let deletionRecordWindow: Int64 = 51 * 86_400
+    /// How long a data request and its answer are kept: three years, like the log's evidence (ACC-11).
+    static let dataRequestWindow: Int64 = 3 * 365 * 86_400
 
     static func bucket(_ prefix: String, ip window: Int64) -> KeyPattern {
         KeyPattern(
@@ -583,6 +585,31 @@ extension DataInventory {
             columns: [
                 .technical("at"),
                 InventoryColumn("subject_cipher", .userIdentifier, account),
+            ]
+        ),
+        InventoryTable(
+            "data_requests",
+            subjects: [SubjectColumn("requester_id")],
+            retention: .window(seconds: dataRequestWindow, after: "submitted_at", unit: .milliseconds),
+            note: "DSR-02, DSR-06..08: a request a person made that needs staff, its deadline and its answer; kept "
+                + "three years as the record that it was answered in time.",
+            columns: [
+                InventoryColumn("id", .evidenceReference, account),
+                InventoryColumn("requester_id", .userIdentifier, account),
+                InventoryColumn("kind", .dataRequest, account),
+                InventoryColumn("text", .dataRequest, account),
+                InventoryColumn("submitted_at", .activityTime, account),
+                InventoryColumn("due_at", .activityTime, account),
+                InventoryColumn("status", .dataRequest, account),
+                InventoryColumn("resolved_at", .activityTime, account),
+                InventoryColumn(
+                    "resolved_by",
+                    .operatorIdentity,
+                    [.securityLog],
+                    export: .notExported("staff data: which operator answered is in the log for accountability")
+                ),
+                InventoryColumn("reason_code", .dataRequest, account),
+                InventoryColumn("resolution", .dataRequest, account),
             ]
         ),
         .technical(

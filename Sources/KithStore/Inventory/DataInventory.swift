@@ -117,6 +117,8 @@ public struct DataCategory: RawRepresentable, Hashable, Sendable, Codable, Expre
     public static let messageRecord: DataCategory = "message-record"
     /// An operator's name and the hash of their token: staff identity (SEC-02).
     public static let operatorIdentity: DataCategory = "operator-identity"
+    /// A request to the processor about one's data (an explanation, next of kin's access), and its answer.
+    public static let dataRequest: DataCategory = "data-request"
     /// Technical data about no one (schema versions, the log's tree heads).
     public static let noPersonalData: DataCategory = "no-personal-data"
 }

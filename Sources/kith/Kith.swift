@@ -204,9 +204,22 @@ struct EraseVerify: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: dump) }
         if url.hasPrefix("postgres") {
             // What PostgreSQL holds, as its own dump tool writes it out.
+            // The password goes by environment, not on a command line `ps` shows; the dump is the owner's only.
+            guard
+                FileManager.default.createFile(atPath: dump.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
+                print("could not create a private file for the dump")
+                throw ExitCode(1)
+            }
+            var components = URLComponents(string: url)
+            let password = components?.password
+            components?.password = nil
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["pg_dump", "--data-only", "--file", dump.path, url]
+            process.arguments = ["pg_dump", "--data-only", "--file", dump.path, components?.string ?? url]
+            var environment = ProcessInfo.processInfo.environment
+            if let password { environment["PGPASSWORD"] = password.removingPercentEncoding ?? password }
+            process.environment = environment
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {

@@ -201,7 +201,15 @@ struct ErasureTests {
             clock.advance(seconds: 2 * 86_400)
             #expect(try await app.services.erasure.eraseDue() == 1)
             #expect(try await scan.scan(for: forms).filter { !$0.kept } == [])
-            // The new holder's account is untouched: their number still signs in to it.
+            // What is keyed by the number is the new holder's now, and stays: their code counters, their account.
+            let sends = try await app.services.store.database.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM code_sends").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect((sends ?? 0) > 0, "the old account's erasure reset the new holder's code limits")
+            let receipt = try #require(
+                try await loggedEntries(app.services.store).last { $0.detail.hasPrefix("account erased") }
+            )
+            #expect(receipt.subject == nil)
             #expect(try await app.signUp(old.phone).user == new.user)
         }
     }

@@ -236,6 +236,8 @@ public struct DataRequestPolicy: Sendable, Equatable {
     /// Working days to answer (DSR-02: 15).
     public var deadlineWorkingDays = 15
     public var calendar = WorkingCalendar()
+    /// Requests one person may submit: ten a day, so no one floods the staff's queue.
+    public var perPerson = RateLimit.perDay(10, burst: 10)
 
     public init(deadlineWorkingDays: Int = 15, calendar: WorkingCalendar = WorkingCalendar()) {
         self.deadlineWorkingDays = deadlineWorkingDays

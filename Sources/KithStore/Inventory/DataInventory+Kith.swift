@@ -28,13 +28,15 @@ extension DataInventory {
         static let discoveryQuota = RateLimit.perDay(100, burst: 2000).secondsUntilFull
         /// `requestConnection`'s limit per account.
         static let connectionRequests = RateLimit.perDay(100, burst: 100).secondsUntilFull
+        /// `submitDataRequest`'s limit per account (``DataRequestPolicy/perPerson``).
+        static let dataRequests = DataRequestPolicy().perPerson.secondsUntilFull
         /// ``ReadThrottle``'s bucket per reader (GEN-05).
         static let reads = ReadThrottlePolicy().perUser.secondsUntilFull
         /// Registration-lock PIN guesses per account (ACC-12).
         static let lockGuesses = VerificationPolicy().lockGuesses.secondsUntilFull
         static let longest = [
             codesPerAddress, codesPerNetwork, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
-            reads, lockGuesses,
+            reads, lockGuesses, dataRequests,
         ].max()!
     }
 
@@ -99,7 +101,12 @@ extension DataInventory {
                     "phone_index",
                     .numberHolder,
                     export: .notExported("gone within minutes, before an export could be asked for")
-                )
+                ),
+                // A number change or deletion code names the signed-in person who asked for it.
+                SubjectColumn(
+                    "user_id",
+                    export: .notExported("gone within minutes, before an export could be asked for")
+                ),
             ],
             retention: .untilExpiry(column: "expires_at", unit: .milliseconds),
             export: .notExported("gone within minutes, before an export could be asked for"),
@@ -281,6 +288,16 @@ extension DataInventory {
                                 after: "updated_at",
                                 unit: .seconds
                             ),
+                            export: .notExported("a counter of the last day; it expires by itself"),
+                            identity: .userID
+                        ),
+                        KeyPattern(
+                            "data-requests:",
+                            "<user id>",
+                            category: .userIdentifier,
+                            subject: .user,
+                            purposes: [.abusePrevention],
+                            retention: .window(seconds: BucketWindow.dataRequests, after: "updated_at", unit: .seconds),
                             export: .notExported("a counter of the last day; it expires by itself"),
                             identity: .userID
                         ),
@@ -505,9 +522,21 @@ extension DataInventory {
             "connection_requests",
             subjects: [SubjectColumn("from_id"), SubjectColumn("to_id")],
             retention: .whileAccountExists,
-            columns: ["id", "from_id", "to_id", "status", "created_at", "responded_at"].map {
-                InventoryColumn($0, .relationship, network)
-            }
+            columns: ["id", "from_id", "to_id", "created_at"].map { InventoryColumn($0, .relationship, network) } + [
+                // Declined, or cancelled by a block: the other person's answer is theirs to tell (PYM-04).
+                InventoryColumn(
+                    "status",
+                    .relationship,
+                    network,
+                    export: .notExported("how the other person answered, or that they blocked, is theirs to tell")
+                ),
+                InventoryColumn(
+                    "responded_at",
+                    .relationship,
+                    network,
+                    export: .notExported("how the other person answered, or that they blocked, is theirs to tell")
+                ),
+            ]
         ),
         InventoryTable(
             "blocks",
@@ -525,9 +554,16 @@ extension DataInventory {
             "endorsements",
             subjects: [SubjectColumn("endorser_id"), SubjectColumn("endorsee_id")],
             retention: .whileAccountExists,
-            columns: ["id", "endorser_id", "endorsee_id", "tag", "hidden", "created_at"].map {
+            columns: ["id", "endorser_id", "endorsee_id", "tag", "created_at"].map {
                 InventoryColumn($0, .endorsement, network)
-            }
+            } + [
+                InventoryColumn(
+                    "hidden",
+                    .endorsement,
+                    network,
+                    export: .notExported("whether the endorsed person hid it is their choice, shown in their app")
+                )
+            ]
         ),
         InventoryTable(
             "suggestion_dismissals",

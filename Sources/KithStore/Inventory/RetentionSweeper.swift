@@ -83,7 +83,8 @@ public struct RetentionSweeper: Service, CustomStringConvertible {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: interval) } catch { return }
                 do {
-                    try await erasure?.eraseDue()
+                    // An erasure that fails is retried at the next sweep; the sweep itself runs regardless.
+                    _ = try? await erasure?.eraseDue()
                     try await sweep()
                 } catch is CancellationError {
                     return

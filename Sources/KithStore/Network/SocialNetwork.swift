@@ -475,7 +475,14 @@ public struct SocialNetwork: Sendable {
         with response: Response,
         initiation: Initiation
     ) async throws -> ConnectionRequest {
-        let request = try await writeAbout(user, "connection request answered: \(response.rawValue)", initiation) {
+        // A sender is told no more than "not pending": the entry of a decline about them is not theirs to see.
+        let withheld = response == .accept ? nil : "the sender is told no more than that the request is not pending"
+        let request = try await writeAbout(
+            user,
+            "connection request answered: \(response.rawValue)",
+            initiation,
+            withheld: withheld
+        ) {
             sql,
             now in
             guard

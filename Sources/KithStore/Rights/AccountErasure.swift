@@ -62,8 +62,8 @@ public struct AccountDeletion: Sendable, Equatable {
     public var receipt: ErasureReceipt?
 }
 
-/// What an erasure did: the blind index of the account's number (for the holders to forget), the rows
-/// erased per table, and every form of the person (for the scan).
+/// What an erasure did: the blind index of the account's number (for the holders to forget; empty when the
+/// number opened another account since), the rows erased per table, and every form of the person (for the scan).
 struct ErasedAccount: Sendable {
     var phoneIndex: String
     var rows: [String: Int]
@@ -188,8 +188,11 @@ public struct AccountErasure: Sendable {
         // After the commit, like a sign-out: forgetting earlier would let a concurrent read bring it back.
         store.sessions.forget(user: user)
         var deletion = outcome.0
+        // The erasure is committed: a scan that fails leaves the deletion without its receipt, never a 500
+        // that would hide the deletion's ID from the person (verifyErasure can be asked later).
         if let erased = outcome.1 {
-            deletion.receipt = try await receipt(after: erased, of: user, deletion: deletion.id)
+            deletion.receipt = try? await receipt(after: erased, of: user, deletion: deletion.id)
+            if deletion.receipt == nil { forgetHere(user, phoneIndex: erased.phoneIndex) }
         }
         return deletion
     }
@@ -255,20 +258,23 @@ public struct AccountErasure: Sendable {
         for (user, deletion) in due {
             let store = self.store
             let inventory = self.inventory
-            let erased = try await store.database.transaction { sql in
-                try await Self.erase(
-                    user,
-                    deletion: deletion,
-                    initiation: initiation,
-                    inventory: inventory,
-                    store: store,
-                    on: sql
-                )
+            // One account that fails to erase does not stop the others (it is due again at the next sweep).
+            guard
+                let erased = try? await store.database.transaction({ sql in
+                    try await Self.erase(
+                        user,
+                        deletion: deletion,
+                        initiation: initiation,
+                        inventory: inventory,
+                        store: store,
+                        on: sql
+                    )
+                })
+            else { continue }
+            if (try? await receipt(after: erased, of: user, deletion: deletion)) == nil {
+                forgetHere(user, phoneIndex: erased.phoneIndex)
             }
-            if let erased {
-                _ = try await receipt(after: erased, of: user, deletion: deletion)
-                count += 1
-            }
+            count += 1
         }
         return count
     }
@@ -344,20 +350,31 @@ public struct AccountErasure: Sendable {
         store: KithStore,
         on sql: any SQLDatabase
     ) async throws -> ErasedAccount? {
+        // Claimed by deleting the account's row first: a second erasure of the same account (another node's
+        // sweep) waits for this one and then finds nothing to erase.
         guard
-            let cipher = try await sql.raw("SELECT phone_cipher FROM users WHERE id = \(bind: user.rawValue)").first()?
-                .decode(column: "phone_cipher", as: String.self)
+            let cipher = try await sql.raw(
+                "DELETE FROM users WHERE id = \(bind: user.rawValue) RETURNING phone_cipher"
+            ).first()?.decode(column: "phone_cipher", as: String.self)
         else { return nil }
+        var counts: [String: Int] = ["users": 1]
         let phone = try store.vault.decryptPhone(cipher)
-        // The number's own index, whatever the account's row says now (frozen, deactivated).
-        let phoneIndex = store.vault.blindIndex(phone)
+        // The number's own index, whatever the account's row says now (frozen, deactivated) — unless the
+        // number has since opened another account: then what is keyed by it is the new holder's, not this
+        // person's, and stays.
+        let index = store.vault.blindIndex(phone)
+        let reassigned =
+            try await sql.raw("SELECT 1 AS one FROM users WHERE phone_index = \(bind: index)").first() != nil
+        let phoneIndex = reassigned ? nil : index
         // Every form of the person, the pseudonym read while its key exists: what the receipt's scan looks for.
         let forms = ErasureScan(store: store, inventory: inventory).forms(
             of: user,
             phone: phone,
             pseudonym: try await SubjectKeys(store: store).pseudonym(of: user, on: sql)
-        )
-        var counts: [String: Int] = [:]
+        ).filter { phoneIndex != nil || !$0.name.hasPrefix("number") }
+        // Sessions end as a sign-out ends them, so every node's cache drops them within a second.
+        let sessions = try await SessionCache.endAll(of: user, store: store, on: sql)
+        if sessions > 0 { counts["sessions"] = sessions }
         for table in inventory.tables {
             for (column, value) in try keys(of: table, user: user, phoneIndex: phoneIndex, vault: store.vault) {
                 let rows: Int
@@ -390,8 +407,8 @@ public struct AccountErasure: Sendable {
                 "UPDATE account_deletions SET erased_at = \(bind: store.clock.nowMillis), summary = \(bind: summary) WHERE id = \(bind: deletion)"
             ).run()
         }
-        try await ErasureNoticeFeed.record(user, phoneIndex: phoneIndex, store: store, on: sql)
-        return ErasedAccount(phoneIndex: phoneIndex, rows: counts, forms: forms)
+        try await ErasureNoticeFeed.record(user, phoneIndex: phoneIndex ?? "", store: store, on: sql)
+        return ErasedAccount(phoneIndex: phoneIndex ?? "", rows: counts, forms: forms)
     }
 
     /// The (column, value) pairs that name `user` in `table`, by the table's erase rule and subject
@@ -399,7 +416,7 @@ public struct AccountErasure: Sendable {
     static func keys(
         of table: InventoryTable,
         user: UserID,
-        phoneIndex: String,
+        phoneIndex: String?,
         vault: PhoneVault
     ) throws -> [(String, String)] {
         switch table.erase {
@@ -415,7 +432,8 @@ public struct AccountErasure: Sendable {
                     case .userID: pairs.append((subject.column, pattern.prefix + user.rawValue))
                     case .keyedUserID(let context):
                         pairs.append((subject.column, pattern.prefix + vault.keyedDigest(context, user.rawValue)))
-                    case .phoneIndex: pairs.append((subject.column, pattern.prefix + phoneIndex))
+                    case .phoneIndex:
+                        if let phoneIndex { pairs.append((subject.column, pattern.prefix + phoneIndex)) }
                     case .noAccount: continue
                     }
                 }
@@ -423,7 +441,7 @@ public struct AccountErasure: Sendable {
             }
             switch subject.kind {
             case .user, .contact: pairs.append((subject.column, user.rawValue))
-            case .numberHolder: pairs.append((subject.column, phoneIndex))
+            case .numberHolder: if let phoneIndex { pairs.append((subject.column, phoneIndex)) }
             case .pseudonym, .staff, .clientAddress: continue
             }
         }
@@ -471,15 +489,18 @@ extension JSONEncoder {
 /// `erasure_notices` — the person's ID and number index, encrypted, kept an hour — and each node reads the
 /// notices of the last seconds every ``interval``. Forgetting twice changes nothing, so notices read again
 /// in the overlap are harmless.
-public struct ErasureNoticeFeed: Service, CustomStringConvertible {
+public final class ErasureNoticeFeed: Service, CustomStringConvertible, Sendable {
     public var description: String { "ErasureNoticeFeed" }
 
     let store: KithStore
     let holders: [any ForgetsErasedPeople]
-    public var interval: Duration
+    public let interval: Duration
     let logger: Logger
     /// How far back each read looks: commit delay and clock skew between nodes.
     static let overlapMillis: Int64 = 10_000
+    /// When the previous read began; the first read looks back over the notices' whole hour, so a node
+    /// that starts (or stalls) late still forgets everyone erased meanwhile.
+    private let lastRead = Mutex<Int64?>(nil)
 
     public init(
         erasure: AccountErasure,
@@ -494,27 +515,31 @@ public struct ErasureNoticeFeed: Service, CustomStringConvertible {
 
     public func run() async throws {
         await repeatUntilShutdown(every: interval, logger: logger, failure: "erasure notices unreadable") {
-            try await catchUp()
+            try await self.catchUp()
         }
     }
 
-    /// Forgets the people erased in the last ``overlapMillis`` on any node.
+    /// Forgets the people erased on any node since shortly before the previous read.
     /// - Returns: how many notices were read.
     @discardableResult
     public func catchUp() async throws -> Int {
-        let since = store.clock.nowMillis - Self.overlapMillis
+        let now = store.clock.nowMillis
+        let since = (lastRead.withLock { $0 } ?? now - 3_600_000) - Self.overlapMillis
         let notices = try await store.database.read { sql in
             try await sql.raw("SELECT subject_cipher FROM erasure_notices WHERE at >= \(bind: since)").all().map {
                 try $0.decode(column: "subject_cipher", as: String.self)
             }
         }
         for notice in notices {
-            let parts = String(decoding: try store.vault.open(notice), as: UTF8.self).split(separator: "\n")
+            // One notice that does not open (another key, a damaged row) does not stop the others.
+            guard let opened = try? store.vault.open(notice) else { continue }
+            let parts = String(decoding: opened, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             guard parts.count == 2 else { continue }
             for holder in holders {
                 holder.forget(erased: UserID(rawValue: String(parts[0])), phoneIndex: String(parts[1]))
             }
         }
+        lastRead.withLock { $0 = now }
         return notices.count
     }
 

@@ -164,15 +164,11 @@ public struct DataExport: Sendable {
             throw KithError(.internalError, detail: "The processing log is not initialised; run kith migrate.")
         }
         // Entries another person's act left about this one, marked as not theirs to see (a block), stay out.
-        var proofs: [InclusionProof] = []
-        var hidden: [String: Int] = [:]
-        for proof in all {
+        // Not counted either: "N entries withheld because of a block" would tell what the entries would.
+        let proofs = all.filter { proof in
             let entry = try? JSONDecoder().decode(ProcessingEntry.self, from: Data(proof.entry.utf8))
-            if let entry, entry.actor != pseudonym, let reason = entry.evidence?[SocialNetwork.withheldFromSubject] {
-                hidden[reason, default: 0] += 1
-            } else {
-                proofs.append(proof)
-            }
+            guard let entry, entry.actor != pseudonym else { return true }
+            return entry.evidence?[SocialNetwork.withheldFromSubject] == nil
         }
         let rows = tables.values.reduce(0) { $0 + $1.count }
         let act = ProcessingAct.own(
@@ -190,10 +186,7 @@ public struct DataExport: Sendable {
             phone: phone.e164,
             tables: tables,
             facts: facts,
-            withheld: withheld
-                + hidden.sorted { $0.key < $1.key }.map {
-                    ExportDocument.Withheld(table: "processing_log", column: "entry (\($0.value))", reason: $0.key)
-                },
+            withheld: withheld,
             log: ExportDocument.Log(
                 publicKey: store.log.publicKeyBase64,
                 treeHead: head,

@@ -61,7 +61,8 @@ public struct DataRequests: Sendable {
         self.policy = policy
     }
 
-    /// - Throws: `invalid-field` (`text`) for an empty or over-long text.
+    /// - Throws: `invalid-field` (`text`) for an empty or over-long text; `rate-limited` past
+    ///   ``DataRequestPolicy/perPerson``.
     public func submit(
         _ kind: DataRequest.Kind,
         text: String,
@@ -74,6 +75,11 @@ public struct DataRequests: Sendable {
         guard (1...4000).contains(trimmed.count) else {
             throw KithError.invalid("text", "Say what you ask for, in at most 4,000 characters.")
         }
+        try await RateLimiter(store: store).take(
+            "data-requests:" + user.rawValue,
+            limit: policy.perPerson,
+            initiation: initiation
+        )
         let id = "dr_" + Random.token(16)
         let now = store.clock.nowMillis
         let due = policy.calendar.adding(policy.deadlineWorkingDays, to: now)
@@ -164,13 +170,17 @@ public struct DataRequests: Sendable {
                 store: store,
                 on: sql
             )
-            try await sql.raw(
+            // Only an open request changes: of two operators answering at once, the second gets a conflict.
+            let changed = try await sql.raw(
                 """
                 UPDATE data_requests SET status = \(bind: status.rawValue), resolved_at = \(bind: now),
                     resolved_by = \(bind: operatorName), reason_code = \(bind: reason?.rawValue), resolution = \(bind: answer)
-                WHERE id = \(bind: id)
+                WHERE id = \(bind: id) AND status = 'open' RETURNING 1 AS one
                 """
-            ).run()
+            ).all()
+            guard !changed.isEmpty else {
+                throw KithError(.conflict, field: "requestId", detail: "This request was answered already.")
+            }
             return try await Self.request(id, now: now, on: sql)!
         }
     }

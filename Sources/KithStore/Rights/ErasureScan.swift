@@ -45,7 +45,8 @@ public struct ErasureScan: Sendable {
             Form(name: "number (blind index)", value: store.vault.blindIndex(phone)),
             Form(name: "number (SHA-256)", value: SHA256.hash(data: Array(phone.e164.utf8)).hexString),
         ]
-        if let national = phone.nationalSignificantNumber {
+        // Shorter national numbers (HK, SG: 8 digits) would be found inside any timestamp; the other forms hold them.
+        if let national = phone.nationalSignificantNumber, national.count >= 9 {
             forms.append(Form(name: "number (national)", value: national))
         }
         if let pseudonym { forms.append(Form(name: "pseudonym", value: pseudonym)) }

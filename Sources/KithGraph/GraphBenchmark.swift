@@ -179,8 +179,8 @@ public enum GraphBenchmark {
 }
 
 extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
+    /// The duration in seconds (every benchmark's unit).
+    public var seconds: Double {
         let (whole, attoseconds) = components
         return Double(whole) + Double(attoseconds) * 1e-18
     }

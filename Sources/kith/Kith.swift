@@ -178,8 +178,11 @@ struct EraseVerify: AsyncParsableCommand {
     @Option(help: "The person's user ID.")
     var user: String
 
-    @Option(help: "The person's phone number.")
-    var phone: String
+    @Option(
+        help:
+            "The person's phone number; without it, the first line of standard input (which `ps` and the shell's history do not show)."
+    )
+    var phone: String?
 
     @Option(help: "Another file to scan, as LABEL=PATH (the outbox, a log file); repeatable.")
     var file: [String] = []
@@ -188,8 +191,9 @@ struct EraseVerify: AsyncParsableCommand {
         let configuration = try await store.configuration()
         let logger = makeLogger(configuration.logLevel)
         let keys = try configuration.keys(logger: logger)
-        guard case .success(let number) = PhoneNumber.parse(phone, defaultRegion: configuration.defaultRegion) else {
-            print("--phone is not a phone number")
+        let typed = phone ?? readLine(strippingNewline: true) ?? ""
+        guard case .success(let number) = PhoneNumber.parse(typed, defaultRegion: configuration.defaultRegion) else {
+            print("the phone number given is not a phone number")
             throw ExitCode(2)
         }
         var files: [(label: String, path: String)] = try file.map { item in

@@ -59,8 +59,8 @@ struct OperatorTests {
                     leafHash: leaf,
                     index: evidence.proof.seq - 1,
                     treeSize: evidence.treeHead.treeSize,
-                    proof: evidence.proof.auditPath.map { bytes(hex: $0) },
-                    root: bytes(hex: evidence.treeHead.root)
+                    proof: evidence.proof.auditPath.map { [UInt8](hex: $0)! },
+                    root: [UInt8](hex: evidence.treeHead.root)!
                 )
             )
             #expect(
@@ -83,13 +83,5 @@ struct OperatorTests {
                 }
             )
         }
-    }
-}
-
-/// Bytes from lowercase hex.
-func bytes(hex: String) -> [UInt8] {
-    let digits = Array(hex.utf8)
-    return stride(from: 0, to: digits.count - 1, by: 2).compactMap {
-        UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16)
     }
 }

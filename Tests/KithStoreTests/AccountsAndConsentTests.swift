@@ -17,14 +17,7 @@ struct AccountsAndConsentTests {
     }
 
     static func evidence(_ store: KithStore, _ purpose: PurposeID) -> ConsentEvidence {
-        ConsentEvidence(
-            purpose: purpose,
-            noticeVersion: store.catalogue.current.version,
-            locale: .en,
-            textSHA256: store.catalogue.purpose(purpose)!.consentText(.en).sha256Hex,
-            initialState: .unchecked,
-            channel: .web
-        )
+        store.catalogue.evidenceAsShown(purpose)!
     }
 
     @Test("ACC-05 every account has a self registration event", arguments: Backend.enabled)

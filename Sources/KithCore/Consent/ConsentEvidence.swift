@@ -1,4 +1,24 @@
 /// What a client proves about the moment a person gave consent (ACC-02, ACC-11).
+extension PurposeCatalogue {
+    /// The evidence of a person shown `purpose`'s text of the current notice in `locale`, who ticked an
+    /// unchecked box on `channel` (what seeding and tests grant with); `nil` for a purpose the notice lacks.
+    public func evidenceAsShown(
+        _ purpose: PurposeID,
+        locale: NoticeLocale = .en,
+        channel: ConsentEvidence.Channel = .web
+    ) -> ConsentEvidence? {
+        guard let shown = self.purpose(purpose) else { return nil }
+        return ConsentEvidence(
+            purpose: purpose,
+            noticeVersion: current.version,
+            locale: locale,
+            textSHA256: shown.consentText(locale).sha256Hex,
+            initialState: .unchecked,
+            channel: channel
+        )
+    }
+}
+
 public struct ConsentEvidence: Codable, Sendable, Equatable {
     /// The state the consent control was in when it was first shown.
     public enum ControlState: String, Codable, Sendable {

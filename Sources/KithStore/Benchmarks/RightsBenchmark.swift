@@ -1,5 +1,6 @@
 import Foundation
 import KithCore
+import KithGraph
 import SQLKit
 
 /// `kith bench rights` (issue 14): heavy users built through the store's own services — a profile,
@@ -44,16 +45,6 @@ public struct RightsBenchmark: Sendable {
             let session = try await accounts.verify(id: pending.id, code: pending.code, initiation: Self.initiation)
             return (session.user, phone)
         }
-        func evidence(_ purpose: PurposeID) -> ConsentEvidence {
-            ConsentEvidence(
-                purpose: purpose,
-                noticeVersion: store.catalogue.current.version,
-                locale: .en,
-                textSHA256: store.catalogue.purpose(purpose)!.consentText(.en).sha256Hex,
-                initialState: .unchecked,
-                channel: .web
-            )
-        }
         var others: [UserID] = []
         for i in 0..<connections {
             others.append(try await signUp(10_000 + i).0)
@@ -73,7 +64,11 @@ public struct RightsBenchmark: Sendable {
                 initiation: Self.initiation
             )
             for purpose in [PurposeID.discoverableByPhone, .contactDiscovery, .personalisedSuggestions] {
-                _ = try await consents.grant(evidence(purpose), by: user, initiation: Self.initiation)
+                _ = try await consents.grant(
+                    store.catalogue.evidenceAsShown(purpose)!,
+                    by: user,
+                    initiation: Self.initiation
+                )
             }
             for (position, other) in others.enumerated() {
                 let (request, _) = try await network.requestConnection(
@@ -152,8 +147,4 @@ public struct RightsBenchmark: Sendable {
         }
         return figures
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

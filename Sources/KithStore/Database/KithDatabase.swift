@@ -86,6 +86,14 @@ public final class KithDatabase: Service, Sendable {
         self.path = path
     }
 
+    /// A condition true where the text of `expression` contains `needle` verbatim (no `LIKE` wildcards):
+    /// `instr` on SQLite, `strpos` on PostgreSQL.
+    public func textContains(_ expression: SQLQueryString, _ needle: String) -> SQLQueryString {
+        backend == .postgres
+            ? "strpos(CAST(\(expression) AS TEXT), \(bind: needle)) > 0"
+            : "instr(CAST(\(expression) AS TEXT), \(bind: needle)) > 0"
+    }
+
     /// The SQLite file; `nil` for PostgreSQL and `:memory:`.
     public let path: String?
 

@@ -70,37 +70,19 @@ extension DataInventory {
 extension KithDatabase {
     /// Every column of every table of the store's schema: SQLite's `sqlite_master` and
     /// `pragma_table_info`, PostgreSQL's `information_schema.columns` for the current schema.
-    public func schemaColumns() async throws -> Set<SchemaColumn> {
-        let query: SQLQueryString
-        switch backend {
-        case .sqlite:
-            query = """
-                SELECT m.name AS table_name, p.name AS column_name
-                FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
-                WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
-                """
-        case .postgres:
-            query = """
-                SELECT table_name::text AS table_name, column_name::text AS column_name
-                FROM information_schema.columns WHERE table_schema = current_schema()
-                """
-        }
-        let rows = try await read { sql in try await sql.raw(query).all() }
-        return Set(
-            try rows.map {
-                SchemaColumn(
-                    try $0.decode(column: "table_name", as: String.self),
-                    try $0.decode(column: "column_name", as: String.self)
-                )
-            }
-        )
-    }
-}
+    public func schemaColumns() async throws -> Set<SchemaColumn> { Set(try await schemaColumnTypes().keys) }
 
-extension KithDatabase {
     /// The columns of the schema that hold numbers, each with whether they are integers (by declared type),
     /// so that an export writes numbers as numbers and text as text, whatever the driver converts.
     public func numericColumns() async throws -> [SchemaColumn: Bool] {
+        try await schemaColumnTypes().compactMapValues { type in
+            if type.contains("INT") { return true }
+            return ["REAL", "DOUBLE", "FLOAT", "NUMERIC"].contains(where: type.contains) ? false : nil
+        }
+    }
+
+    /// Every column of the schema with its declared type, upper-cased.
+    func schemaColumnTypes() async throws -> [SchemaColumn: String] {
         let query: SQLQueryString
         switch backend {
         case .sqlite:
@@ -116,17 +98,14 @@ extension KithDatabase {
                 """
         }
         let rows = try await read { sql in try await sql.raw(query).all() }
-        var numeric: [SchemaColumn: Bool] = [:]
+        var types: [SchemaColumn: String] = [:]
         for row in rows {
-            let type = try row.decode(column: "column_type", as: String.self).uppercased()
-            let integer = type.contains("INT")
-            guard integer || ["REAL", "DOUBLE", "FLOAT", "NUMERIC"].contains(where: type.contains) else { continue }
             let column = SchemaColumn(
                 try row.decode(column: "table_name", as: String.self),
                 try row.decode(column: "column_name", as: String.self)
             )
-            numeric[column] = integer
+            types[column] = try row.decode(column: "column_type", as: String.self).uppercased()
         }
-        return numeric
+        return types
     }
 }

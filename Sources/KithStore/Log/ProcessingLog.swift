@@ -305,40 +305,8 @@ extension ProcessingLog {
         seq: Int,
         on database: KithDatabase
     ) async throws -> (InclusionProof, SignedTreeHead)? {
-        guard
-            let head = try await database.read({ sql in
-                try await sql.raw("SELECT size, root, signature FROM log_state WHERE id = 1").first().map {
-                    SignedTreeHead(
-                        treeSize: try $0.decode(column: "size", as: Int.self),
-                        root: try $0.decode(column: "root", as: String.self),
-                        signature: try $0.decode(column: "signature", as: String.self)
-                    )
-                }
-            }), seq >= 1, seq <= head.treeSize
+        guard let (proofs, head) = try await signedInclusionProofs(seqs: [seq], on: database), let proof = proofs.first
         else { return nil }
-        var leaves: [Digest32] = []
-        leaves.reserveCapacity(head.treeSize)
-        var target: String?
-        try await scan(on: database) { entrySeq, entry in
-            guard entrySeq <= head.treeSize else { return }
-            leaves.append(MerkleTree.leafHash(entry.utf8))
-            if entrySeq == seq { target = entry }
-        }
-        guard let target, leaves.count == head.treeSize else { return nil }
-        let proof = InclusionProof(
-            seq: seq,
-            treeSize: head.treeSize,
-            leafHash: leaves[seq - 1].hexString,
-            root: MerkleTree.root(leaves[...]).hexString,
-            auditPath: MerkleTree.inclusionProof(index: seq - 1, leaves: leaves[...]).map(\.hexString),
-            entry: target
-        )
-        guard proof.root == head.root else {
-            throw KithError(
-                .internalError,
-                detail: "The processing log does not match its signed head; run kith ledger verify."
-            )
-        }
         return (proof, head)
     }
 

@@ -151,10 +151,7 @@ public struct DataExport: Sendable {
             return (try store.vault.decryptPhone(cipher), tables, facts, pseudonym)
         }
         let seqs = try await store.database.read { sql in
-            let condition: SQLQueryString =
-                store.database.backend == .postgres
-                ? "strpos(entry, \(bind: "\"" + pseudonym + "\"")) > 0"
-                : "instr(entry, \(bind: "\"" + pseudonym + "\"")) > 0"
+            let condition = store.database.textContains("entry", "\"" + pseudonym + "\"")
             return try await sql.raw(
                 "SELECT seq FROM processing_log WHERE subject_ref = \(bind: pseudonym) OR \(condition)"
             ).all().map { try $0.decode(column: "seq", as: Int.self) }

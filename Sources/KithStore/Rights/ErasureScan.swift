@@ -55,17 +55,13 @@ public struct ErasureScan: Sendable {
 
     /// Every table holding any of `forms`, with the number of rows per form.
     public func scan(for forms: [Form]) async throws -> [Hit] {
-        let backend = store.database.backend
+        let database = store.database
         let inventory = self.inventory
         return try await store.database.read { sql in
             var hits: [Hit] = []
             for table in inventory.tables {
                 for form in forms {
-                    let found = table.columns.map { column -> SQLQueryString in
-                        backend == .postgres
-                            ? "strpos(CAST(\(ident: column.name) AS TEXT), \(bind: form.value)) > 0"
-                            : "instr(CAST(\(ident: column.name) AS TEXT), \(bind: form.value)) > 0"
-                    }
+                    let found = table.columns.map { database.textContains("\(ident: $0.name)", form.value) }
                     var query: SQLQueryString = "SELECT COUNT(*) AS n FROM \(ident: table.name) WHERE "
                     for (position, condition) in found.enumerated() {
                         if position > 0 { query += " OR " }

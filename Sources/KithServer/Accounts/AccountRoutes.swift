@@ -43,7 +43,7 @@ struct ChangeNumberBody: StrictDecodable {
         guard code.utf8.count == 6, code.allSatisfy(\.isASCIIDigit) else {
             throw KithError.invalid("code", "The code has 6 digits.")
         }
-        guard verificationId.utf8.count <= 64 else {
+        guard verificationId.unicodeScalars.count <= 64 else {
             throw KithError.invalid("verificationId", "This is not a verification ID.")
         }
     }

@@ -27,7 +27,7 @@ struct VerifyErasureBody: StrictDecodable {
         guard (1...64).contains(userId.unicodeScalars.count) else {
             throw KithError.invalid("userId", "This is not a user ID.")
         }
-        guard phone.utf8.count <= 64 else { throw KithError.invalid("phone", "This is not a phone number.") }
+        guard phone.unicodeScalars.count <= 64 else { throw KithError.invalid("phone", "This is not a phone number.") }
     }
 }
 

@@ -87,10 +87,13 @@ struct RightsBench: AsyncParsableCommand {
     @Option(help: "Heavy users built, exported and deleted (one figure each).")
     var heavyUsers = 3
 
-    @Option(help: "Connections of each heavy user (also the number of other people signed up).")
+    @Option(help: "Connections of each heavy user.")
     var connections = 1_000
 
-    @Option(help: "Contact edges of each heavy user, half theirs, half others' with their number.")
+    @Option(
+        help:
+            "Contact edges of each heavy user, half theirs, half others' with their number (each a distinct pair: half as many other people sign up)."
+    )
     var contactEdges = 5_000
 
     @Option(help: "Also run on this PostgreSQL database (emptied first!), e.g. postgres://kith@127.0.0.1/kith_bench.")
@@ -112,7 +115,8 @@ struct RightsBench: AsyncParsableCommand {
                 return String(format: "median %.0f ms, max %.0f ms", median * 1000, (sorted.last ?? 0) * 1000)
             }
             print(
-                "[\(name)] export: \(ms(figures.exports)) (\(figures.exportedRows) rows, \(figures.logEntries) log entries "
+                "[\(name)] export: \(ms(figures.exports)) (\(figures.exportedRows) rows, \(figures.exportedEdges) contact edges, "
+                    + "\(figures.logEntries) log entries "
                     + "with proofs, \(figures.exportBytes / 1024) KiB zipped; target ≤ 500 ms)"
             )
             print(

@@ -15,6 +15,8 @@ public struct RightsBenchmark: Sendable {
         public var erasures: [Double]
         public var exportBytes: Int
         public var exportedRows: Int
+        /// The heavy user's contact edges the export holds (their uploads) and tells as a fact (others').
+        public var exportedEdges: Int
         public var logEntries: Int
         public var erasedRows: Int
         /// Hits the scans found that no rule keeps (0 when erasure works).
@@ -45,8 +47,10 @@ public struct RightsBenchmark: Sendable {
             let session = try await accounts.verify(id: pending.id, code: pending.code, initiation: Self.initiation)
             return (session.user, phone)
         }
+        // Enough people for every edge to be a distinct pair: half the edges are the heavy user's uploads of
+        // their numbers, half their uploads of the heavy user's number; the first `connections` also connect.
         var others: [UserID] = []
-        for i in 0..<connections {
+        for i in 0..<max(connections, (contactEdges + 1) / 2) {
             others.append(try await signUp(10_000 + i).0)
         }
         progress("\(others.count) people signed up")
@@ -70,7 +74,7 @@ public struct RightsBenchmark: Sendable {
                     initiation: Self.initiation
                 )
             }
-            for (position, other) in others.enumerated() {
+            for (position, other) in others.prefix(connections).enumerated() {
                 let (request, _) = try await network.requestConnection(
                     from: other,
                     to: user,
@@ -93,13 +97,11 @@ public struct RightsBenchmark: Sendable {
             let edges = contactEdges
             try await store.database.transaction { sql in
                 for edge in 0..<edges {
-                    let other = people[edge % people.count].rawValue
-                    let (owner, contact) =
-                        edge % 2 == 0 ? (user.rawValue, other) : (other, user.rawValue)
+                    let other = people[edge / 2].rawValue
+                    let (owner, contact) = edge % 2 == 0 ? (user.rawValue, other) : (other, user.rawValue)
                     try await sql.raw(
                         """
                         INSERT INTO contact_edges (owner_id, contact_id, created_at) VALUES (\(bind: owner), \(bind: contact), \(bind: now + Int64(edge)))
-                        ON CONFLICT DO NOTHING
                         """
                     ).run()
                 }
@@ -111,6 +113,7 @@ public struct RightsBenchmark: Sendable {
             erasures: [],
             exportBytes: 0,
             exportedRows: 0,
+            exportedEdges: 0,
             logEntries: 0,
             erasedRows: 0,
             unkeptHits: 0
@@ -125,6 +128,9 @@ public struct RightsBenchmark: Sendable {
             figures.exportBytes = archive.count
             figures.exportedRows = document.tables.values.reduce(0) { $0 + $1.count }
             figures.logEntries = document.log.entries.count
+            figures.exportedEdges =
+                (document.tables["contact_edges"]?.count ?? 0)
+                + document.facts.filter { $0.table == "contact_edges" }.reduce(0) { $0 + $1.count }
             let pseudonym = try await store.database.read { sql in
                 try await SubjectKeys(store: store).pseudonym(of: user, on: sql)
             }

@@ -62,7 +62,7 @@ struct DataRightsRoutes {
                     .contentDisposition: "attachment; filename=\"kith-export.zip\"",
                     .cacheControl: "no-store",
                 ],
-                body: .init(byteBuffer: ByteBuffer(bytes: try ExportArchive.zip(document)))
+                body: .init(byteBuffer: ByteBuffer(bytes: try await ExportArchive.zip(document)))
             )
         }
 

@@ -123,7 +123,7 @@ public struct RightsBenchmark: Sendable {
         for (user, phone) in heavy {
             var start = ContinuousClock.now
             let document = try await exporter.export(user, initiation: Self.initiation)
-            let archive = try ExportArchive.zip(document)
+            let archive = try await ExportArchive.zip(document)
             figures.exports.append((ContinuousClock.now - start).seconds)
             figures.exportBytes = archive.count
             figures.exportedRows = document.tables.values.reduce(0) { $0 + $1.count }

@@ -163,6 +163,8 @@ public struct DataExport: Sendable {
         // Entries another person's act left about this one, marked as not theirs to see (a block), stay out.
         // Not counted either: "N entries withheld because of a block" would tell what the entries would.
         let proofs = all.filter { proof in
+            // Only an entry that carries the mark is decoded to see whose act it was.
+            guard proof.entry.contains(SocialNetwork.withheldFromSubject) else { return true }
             let entry = try? JSONDecoder().decode(ProcessingEntry.self, from: Data(proof.entry.utf8))
             guard let entry, entry.actor != pseudonym else { return true }
             return entry.evidence?[SocialNetwork.withheldFromSubject] == nil

@@ -9,11 +9,15 @@ public enum ExportArchive {
     public static let dataName = "data.json"
     public static let statementName = "index.html"
 
-    public static func zip(_ document: ExportDocument) throws -> Data {
+    public static func zip(_ document: ExportDocument) async throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let json = try encoder.encode(document)
+        // Compact: data.json is for programs (and verify-export); index.html is the one for reading. Pretty
+        // printing made it half as large again and its encoding a third slower.
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The two files are written side by side, on two cores where there are two.
+        async let encoded = encoder.encode(document)
         let html = Data(statement(document).utf8)
+        let json = try await encoded
         let archive = try Archive(accessMode: .create)
         let modified = Date(timeIntervalSince1970: Double(document.exportedAt) / 1000)
         for (name, content) in [(dataName, json), (statementName, html)] {
@@ -82,19 +86,25 @@ public enum ExportArchive {
         "rate_buckets": ("用量计数", "Usage counters"),
     ]
 
+    /// `text` safe inside HTML text and attribute values. Works on the UTF-8 bytes (the five characters it
+    /// replaces are ASCII) and returns the text itself when there is nothing to replace: the statement
+    /// escapes every log entry, thousands of JSON texts full of quotes.
     static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
+        let special: (UInt8) -> Bool = { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }
+        guard text.utf8.contains(where: special) else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + text.utf8.count / 4)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x26: bytes.append(contentsOf: "&amp;".utf8)
+            case 0x3C: bytes.append(contentsOf: "&lt;".utf8)
+            case 0x3E: bytes.append(contentsOf: "&gt;".utf8)
+            case 0x22: bytes.append(contentsOf: "&quot;".utf8)
+            case 0x27: bytes.append(contentsOf: "&#39;".utf8)
+            default: bytes.append(byte)
             }
         }
-        return escaped
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The readable statement: every exported row, the facts, what is withheld and why, and the log.

@@ -111,6 +111,16 @@ class FuzzUserSession:
 #   - updateSuggestionSettings: turning `personalised` or `reverseContactSuggestions` on is a consent,
 #     with the same evidence as grantConsent (notice-mismatch, consent-prechecked) — bound to the
 #     text GET /v1/me/suggestion-settings serves, which a generator cannot guess.
+#   - previewInvitation: whether a string is a phone number (422 invalid-field, phone); SMS where the
+#     operator did not turn it on (422 invalid-field, channel); an inviter without a display name
+#     (409 conflict, displayName: nothing would say who it is from); a number that cannot be invited
+#     (409 not-invitable: MSG-05's one answer for an opted-out, lately invited or registered number).
+#   - sendInvitation: whether `previewToken` is a token previewInvitation sealed for this person
+#     (422 invalid-field, previewToken) — authenticated encryption, unguessable by design.
+#   - receiveInboundMessage: the provider signs the body with a secret the generator does not have
+#     (401 unauthenticated): the webhook refuses every unsigned call, which is the point (MSG-05).
+#   - optOutFromMessages: whether `linkCode` is the code of an invitation's link (404 not-found,
+#     linkCode) — random, unguessable by design.
 # Only those exact (status, code, field) triples are filtered; anything else (another status, a
 # problem without these codes, a 5xx) still fails.
 SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
@@ -143,6 +153,15 @@ SEMANTIC_REJECTIONS: dict[str, set[tuple[int, str, str | None]]] = {
         (422, "consent-prechecked", "initialState"),
     },
     "uploadContacts": {(422, "invalid-field", "recheckToken")},
+    "previewInvitation": {
+        (422, "invalid-field", "phone"),
+        (422, "invalid-field", "channel"),
+        (409, "conflict", "displayName"),
+        (409, "not-invitable", None),
+    },
+    "sendInvitation": {(422, "invalid-field", "previewToken")},
+    "receiveInboundMessage": {(401, "unauthenticated", None)},
+    "optOutFromMessages": {(404, "not-found", "linkCode")},
     "updateSuggestionSettings": {
         (422, "notice-mismatch", None),
         (422, "notice-mismatch", "textSHA256"),
@@ -189,7 +208,8 @@ def after_call(context, case, response):
         "startPhoneVerification",
         "startNumberOptOut",
         "startPhoneNumberChange",
-    ) and response.status_code == 202:
+        "previewInvitation",
+    ) and response.status_code in (200, 202):
         body = case.body if isinstance(case.body, dict) else {}
         phone = body.get("phone")
         if isinstance(phone, str):

@@ -41,10 +41,17 @@ PUBLIC = {
     # deleteMyAccount's case checks that another person's deletion tells nothing about them.
     "getAccountDeletionStatus",
     "getExportSchema",
+    # The code of an invitation's link is the capability; it suppresses the number it went to (CON-08).
+    "optOutFromMessages",
 }
 
+# Operations the SMS provider calls, signed with the shared secret rather than a person's session.
+PROVIDER_SIGNED: set[str] = {"receiveInboundMessage"}
+
 # Operations only an operator may call: a person's session gets 403.
-OPERATOR_ONLY: set[str] = {"getMessageEvidence", "verifyErasure", "listDataRequests", "resolveDataRequest"}
+OPERATOR_ONLY: set[str] = {
+    "getMessageEvidence", "verifyErasure", "listDataRequests", "resolveDataRequest", "sendMarketingCampaign",
+}
 
 # Values for path parameters when an operation is called generically (unauthenticated checks).
 PATH_VALUES = {
@@ -1112,6 +1119,66 @@ def case_update_suggestion_settings(world: World) -> None:
         set_personalised(world, b, False)
 
 
+def display_name(world: World, who: Session, name: str) -> None:
+    patch_profile(world, who, {"displayName": name})
+
+
+def case_preview_invitation(world: World) -> None:
+    # B cannot learn through a preview that A's number has an account: the one refusal of any number that
+    # cannot be invited, and nothing of A in it.
+    display_name(world, world.b, "Bea")
+    r = world.client(world.b).post("/v1/me/invitations/previews", {"phone": world.a.phone})
+    assert r.status == 409 and r.problem_code() == "not-invitable", r
+    must_not_mention(r.body, world.a)
+    stranger = kithgates.new_phone()
+    r = world.client(world.b).post("/v1/me/invitations/previews", {"phone": stranger})
+    assert r.status == 200 and "Bea" in r.json()["text"], r
+    assert stranger not in r.body.decode() and kithgates.national_form(stranger) not in r.body.decode()
+    must_not_mention(r.body, world.a)
+
+
+def case_send_invitation(world: World) -> None:
+    # A's preview token is A's: B sending it sends nothing, in B's name or A's.
+    display_name(world, world.a, "Ann")
+    stranger = kithgates.new_phone()
+    preview = world.client(world.a).post("/v1/me/invitations/previews", {"phone": stranger})
+    assert preview.status == 200, preview
+    token = preview.json()["previewToken"]
+    before = world.client(world.a).get("/v1/me/invitations").json()["invitations"]
+    r = world.client(world.b).post("/v1/me/invitations", {"previewToken": token})
+    assert r.status == 422 and r.problem_code() == "invalid-field", r
+    unknown_field(world.client(world.b).post("/v1/me/invitations", {"previewToken": token, "userId": world.a.user_id}),
+                  "sendInvitation with userId")
+    assert world.client(world.a).get("/v1/me/invitations").json()["invitations"] == before
+    # A can still send it: B's attempt used nothing up.
+    sent = world.client(world.a).post("/v1/me/invitations", {"previewToken": token})
+    assert sent.status == 201, sent
+
+
+def case_list_my_invitations(world: World) -> None:
+    display_name(world, world.a, "Ann")
+    sent = world.client(world.a).post(
+        "/v1/me/invitations/previews", {"phone": kithgates.new_phone()})
+    assert sent.status == 200, sent
+    mine = world.client(world.a).post("/v1/me/invitations", {"previewToken": sent.json()["previewToken"]})
+    assert mine.status == 201, mine
+    r = world.client(world.b).get("/v1/me/invitations")
+    assert r.status == 200, r
+    must_not_mention(r.body, world.a, mine.json()["invitation"]["invitationId"], mine.json()["invitation"]["link"])
+
+
+def case_unsubscribe_marketing(world: World) -> None:
+    # B's unsubscription is B's: A's marketing consent stays.
+    grant(world, world.a, "marketing")
+    grant(world, world.b, "marketing")
+    r = world.client(world.b).post("/v1/me/marketing/unsubscription")
+    assert r.status == 204, r
+    assert status_of(consents_of(world, world.a), "marketing")["granted"], "B's unsubscription withdrew A's consent"
+    assert not status_of(consents_of(world, world.b), "marketing")["granted"]
+    r = world.client(world.a).post("/v1/me/marketing/unsubscription")
+    assert r.status == 204, r
+
+
 CASES: dict[str, Callable[[World], None]] = {
     "getMe": case_get_me,
     "listMyConsents": case_list_my_consents,
@@ -1149,6 +1216,11 @@ CASES: dict[str, Callable[[World], None]] = {
     "explainSuggestion": case_explain_suggestion,
     "getSuggestionSettings": case_get_suggestion_settings,
     "updateSuggestionSettings": case_update_suggestion_settings,
+    # invitations (issue 13)
+    "previewInvitation": case_preview_invitation,
+    "sendInvitation": case_send_invitation,
+    "listMyInvitations": case_list_my_invitations,
+    "unsubscribeMarketing": case_unsubscribe_marketing,
 }
 
 
@@ -1157,14 +1229,15 @@ CASES: dict[str, Callable[[World], None]] = {
 
 def test_every_operation_has_a_case(world):
     ops = kithgates.operations(world.document)
-    missing = [str(op) for op in ops if op.operation_id not in PUBLIC | set(CASES) | OPERATOR_ONLY]
+    missing = [str(op) for op in ops if op.operation_id not in PUBLIC | set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED]
     assert not missing, "operations without a cross-user case (add one to CASES, or to PUBLIC/OPERATOR_ONLY): " + ", ".join(missing)
     # The document and the tables agree on who needs a session.
     wrong_public = [str(op) for op in ops if op.operation_id in PUBLIC and op.secured]
-    wrong_secured = [str(op) for op in ops if op.operation_id in set(CASES) | OPERATOR_ONLY and not op.secured]
+    wrong_secured = [str(op) for op in ops
+                     if op.operation_id in set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED and not op.secured]
     assert not wrong_public, f"listed as public but the document requires a session: {wrong_public}"
     assert not wrong_secured, f"has a cross-user case but the document marks it public: {wrong_secured}"
-    stale = sorted((PUBLIC | set(CASES) | OPERATOR_ONLY) - {op.operation_id for op in ops})
+    stale = sorted((PUBLIC | set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED) - {op.operation_id for op in ops})
     if stale:  # an older binary, or a removed operation: harmless, but say so
         print(f"note: table entries for operations this document does not have: {stale}")
     covered = [op for op in ops if op.operation_id in CASES or op.operation_id in OPERATOR_ONLY]
@@ -1195,6 +1268,22 @@ def test_ordinary_person_cannot_call_operator_operations(world):
         if r.status != 403 or r.problem_code() != "forbidden":
             failures.append(f"{op}: {r!r}")
     assert not failures, "operator operations open to an ordinary person:\n" + "\n".join(failures)
+
+
+def test_provider_webhook_refuses_unsigned_calls(world):
+    """The SMS provider's webhook takes no session: a call without the body's signature, with a wrong one, or
+    with a person's token instead, is refused 401 and changes nothing (MSG-05)."""
+    ops = [op for op in kithgates.operations(world.document) if op.operation_id in PROVIDER_SIGNED]
+    if not ops:
+        pytest.skip("the document has no provider webhook yet")
+    display_name(world, world.a, "Ann")
+    stranger = kithgates.new_phone()
+    body = {"from": stranger, "text": "STOP"}
+    for headers, token in [({}, None), ({"Kith-Signature": "sha256=" + "0" * 64}, None), ({}, world.a.token)]:
+        r = world.server.client().request("POST", "/v1/inbound-messages", body, token=token, headers=headers)
+        assert r.status == 401 and r.problem_code() == "unauthenticated", r
+    r = world.client(world.a).post("/v1/me/invitations/previews", {"phone": stranger})
+    assert r.status == 200, f"an unsigned STOP suppressed the number: {r!r}"
 
 
 def test_secured_operations_reject_missing_bad_and_revoked_tokens(world):

@@ -8,7 +8,10 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kith's capabilities (build with -c release for figures).",
-        subcommands: [LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self, HTTPBench.self, RightsBench.self]
+        subcommands: [
+            LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self, HTTPBench.self, RightsBench.self,
+            MessagesBench.self,
+        ]
     )
 }
 
@@ -122,6 +125,46 @@ struct RightsBench: AsyncParsableCommand {
             print(
                 "[\(name)] deletion with scan: \(ms(figures.erasures)) (\(figures.erasedRows) rows erased, "
                     + "\(figures.unkeptHits) rows found by the scan outside what rules keep; target ≤ 1 s)"
+            )
+            let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            print("[\(name)] machine load: \(load?.joined(separator: " ") ?? "unknown")")
+        }
+    }
+}
+
+/// `kith bench messages` (issue 13): invitations previewed, authorised and dispatched per second, with the
+/// evidence check of the dispatcher on; p50/p99 of the send.
+struct MessagesBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "messages")
+
+    @Option(help: "Invitations previewed, sent and dispatched.")
+    var invitations = 5_000
+
+    @Option(help: "Concurrent clients.")
+    var concurrency = 8
+
+    @Option(help: "Also run on this PostgreSQL database (emptied first!), e.g. postgres://kith@127.0.0.1/kith_bench.")
+    var postgresURL: String?
+
+    func run() async throws {
+        let logger = makeLogger(.warning)
+        let keys = KithKeys.generate()
+        let (invitations, concurrency) = (self.invitations, self.concurrency)
+        try await withBenchStores(postgresURL: postgresURL, logger: logger) { name, database in
+            var bench = MessagesBenchmark(store: KithStore(database: database, keys: keys))
+            bench.invitations = invitations
+            bench.concurrency = concurrency
+            let figures = try await bench.run()
+            func percentile(_ sorted: [Double], _ p: Double) -> String {
+                String(format: "%.2f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000)
+            }
+            print(
+                "[\(name)] invitations previewed, authorised and dispatched: \(Int(figures.perSecond))/s "
+                    + "(\(figures.dispatched) dispatched, \(concurrency) clients; target ≥ 2,000/s)"
+            )
+            print(
+                "[\(name)] sendInvitation: p50 \(percentile(figures.sendSeconds, 0.5)), p99 \(percentile(figures.sendSeconds, 0.99)); "
+                    + "previewInvitation: p50 \(percentile(figures.previewSeconds, 0.5)), p99 \(percentile(figures.previewSeconds, 0.99))"
             )
             let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
             print("[\(name)] machine load: \(load?.joined(separator: " ") ?? "unknown")")

@@ -255,8 +255,49 @@ struct EraseVerify: AsyncParsableCommand {
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the processing log.",
-        subcommands: [Verify.self, Proof.self, VerifyExport.self]
+        subcommands: [Verify.self, Proof.self, Prove.self, VerifyExport.self]
     )
+
+    /// MSG-04: the evidence of one outbound message, offline: the authorising entry, its inclusion proof
+    /// and the signed tree head, checked here with the log's public key before it is printed.
+    struct Prove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Print the evidence of an outbound message (its authorising entry, proof and signed head) as JSON."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Argument(help: "The message ID (messageId of an outbox line).")
+        var messageId: String
+
+        func run() async throws {
+            let configuration = try await store.configuration()
+            let logger = makeLogger(configuration.logLevel)
+            let keys = try configuration.keys(logger: logger)
+            let id = messageId
+            let (evidence, problems) = try await withDatabase(url: configuration.databaseURL, logger: logger) {
+                database in
+                let store = KithStore(database: database, keys: keys)
+                let evidence = try await Operators(store: store).messageEvidence(
+                    id,
+                    by: "kith-ledger-prove",
+                    initiation: Initiation(kind: .operatorCommand, action: "ledgerProve")
+                )
+                return (
+                    evidence,
+                    ProcessingLog.check([evidence.proof], head: evidence.treeHead, publicKey: store.log.publicKey)
+                )
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(evidence), as: UTF8.self))
+            if !problems.isEmpty {
+                for problem in problems { print(problem) }
+                throw ExitCode(1)
+            }
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -101,26 +101,28 @@ struct ConsentFlowTests {
         }
     }
 
-    static func catalogueV2() -> PurposeCatalogue {
-        var v2 = PrivacyNotice.version1
-        v2.version = 2
-        v2.changeSummary = LocalizedText(zhCN: "新增营销短信目的。", en: "Adds marketing messages.")
-        v2.purposes.append(
+    /// The shipped catalogue with one more notice, which adds a purpose of its own.
+    static func catalogueBumped() -> PurposeCatalogue {
+        let standard = PurposeCatalogue.standard
+        var next = standard.current
+        next.version = standard.current.version + 1
+        next.changeSummary = LocalizedText(zhCN: "新增简报目的。", en: "Adds a newsletter.")
+        next.purposes.append(
             Purpose(
-                id: "marketing",
+                id: "newsletter",
                 basis: .consent,
                 dataCategories: ["phone-number"],
                 retentionDays: nil,
                 retention: LocalizedText(zhCN: "直至您退订。", en: "Until you unsubscribe."),
-                title: LocalizedText(zhCN: "营销短信", en: "Marketing messages"),
+                title: LocalizedText(zhCN: "简报", en: "Newsletter"),
                 description: LocalizedText(
-                    zhCN: "向您发送 Kith 活动信息，每条均可退订。",
+                    zhCN: "向您发送 Kith 简报，每条均可退订。",
                     en: "News about Kith; every message has an opt-out."
                 ),
-                consentRequiredSince: 2
+                consentRequiredSince: next.version
             )
         )
-        return PurposeCatalogue(notices: [.version1, v2])
+        return PurposeCatalogue(notices: standard.notices + [next])
     }
 
     @Test("ACC-06 bumped notice regates only its new purpose", arguments: Backend.enabled)
@@ -132,7 +134,7 @@ struct ConsentFlowTests {
                 #expect(try await app.grant(.contactDiscovery, token: token).status == .created)
                 session.set(token, user)
             }
-            try await TestApp.run(backend, catalogue: Self.catalogueV2(), databaseURL: url) { app in
+            try await TestApp.run(backend, catalogue: Self.catalogueBumped(), databaseURL: url) { app in
                 let (token, userID) = session.get()
                 let user = UserID(rawValue: userID)
                 func act(_ purpose: PurposeID) -> ProcessingAct {
@@ -145,27 +147,28 @@ struct ConsentFlowTests {
                     )
                 }
                 try await app.services.store.gate.check(act(.contactDiscovery))
-                await #expect(throws: KithError.consentRequired("marketing")) {
-                    try await app.services.store.gate.check(act("marketing"))
+                await #expect(throws: KithError.consentRequired("newsletter")) {
+                    try await app.services.store.gate.check(act("newsletter"))
                 }
                 let notice = try await app.call(.get, "/v1/privacy/notice?locale=en")
-                #expect(notice.json["version"] as? Int == 2)
-                #expect(notice.string("changeSummary") == "Adds marketing messages.")
+                #expect(notice.json["version"] as? Int == PurposeCatalogue.standard.current.version + 1)
+                #expect(notice.string("changeSummary") == "Adds a newsletter.")
                 // Consent evidence bound to the old notice is not reused.
                 let stale = try await app.call(
                     .post,
                     "/v1/me/consents",
                     token: token,
                     json: [
-                        "purpose": "marketing", "noticeVersion": 1, "locale": "en",
-                        "textSHA256": app.services.store.catalogue.purpose("marketing")!.consentText(.en).sha256Hex,
+                        "purpose": "newsletter", "noticeVersion": PurposeCatalogue.standard.current.version,
+                        "locale": "en",
+                        "textSHA256": app.services.store.catalogue.purpose("newsletter")!.consentText(.en).sha256Hex,
                         "initialState": "unchecked", "channel": "web",
                     ]
                 )
                 #expect(stale.status == .unprocessableContent)
                 #expect(stale.string("code") == "notice-mismatch")
-                #expect(try await app.grant("marketing", token: token).status == .created)
-                try await app.services.store.gate.check(act("marketing"))
+                #expect(try await app.grant("newsletter", token: token).status == .created)
+                try await app.services.store.gate.check(act("newsletter"))
             }
         }
     }

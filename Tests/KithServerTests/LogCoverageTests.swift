@@ -30,6 +30,9 @@ enum LoggedSubjects: String, Sendable, CustomStringConvertible {
     case anonymous
     /// An operator's entry, about the person the data read concerns.
     case operatorAboutSubject
+    /// An operator's entries, each about one of the people the act reached, and a summary about no one
+    /// (a campaign: one authorisation per recipient, then the counts).
+    case operatorAboutEach
     /// Entries by the caller about the caller, then the system's erasure of the account, naming no one
     /// (DSR-04): after it the caller's pseudonym links to no one.
     case actorThenErasure
@@ -531,6 +534,87 @@ struct LogCoverageTests {
             }
         },
 
+        // MARK: Messages
+        LogCoverageRow("previewInvitation", .actor) { app in
+            let ann = try await app.person(1, name: "Ann")
+            return LogCoverageDrive(caller: ann.id, status: .ok, secrets: [ann.token, Self.nonUserNumber]) {
+                try await app.call(
+                    .post,
+                    "/v1/me/invitations/previews",
+                    token: ann.token,
+                    json: ["phone": Self.nonUserNumber]
+                )
+            }
+        },
+        LogCoverageRow("sendInvitation", .actor) { app in
+            let ann = try await app.person(1, name: "Ann")
+            let preview = try await app.call(
+                .post,
+                "/v1/me/invitations/previews",
+                token: ann.token,
+                json: ["phone": Self.nonUserNumber]
+            )
+            let token = try #require(preview.string("previewToken"))
+            return LogCoverageDrive(caller: ann.id, status: .created, secrets: [ann.token, token, Self.nonUserNumber]) {
+                try await app.call(
+                    .post,
+                    "/v1/me/invitations",
+                    token: ann.token,
+                    json: ["previewToken": token, "clientActionId": "tap-1"]
+                )
+            }
+        },
+        LogCoverageRow("listMyInvitations", .none) { app in
+            let ann = try await app.person(1, name: "Ann")
+            _ = try await app.invite(ann, Self.nonUserNumber)
+            return LogCoverageDrive(caller: ann.id, status: .ok, secrets: [ann.token, Self.nonUserNumber]) {
+                try await app.call(.get, "/v1/me/invitations", token: ann.token)
+            }
+        },
+        LogCoverageRow("receiveInboundMessage", .anonymous) { app in
+            LogCoverageDrive(caller: nil, status: .noContent, secrets: [Self.nonUserNumber]) {
+                try await app.inbound(from: Self.nonUserNumber, text: "STOP")
+            }
+        },
+        LogCoverageRow("optOutFromMessages", .anonymous) { app in
+            let ann = try await app.person(1, name: "Ann")
+            let sent = try #require(try await app.invite(ann, Self.nonUserNumber).sent)
+            let link = try #require((sent.json["invitation"] as? [String: Any])?["link"] as? String)
+            let code = String(try #require(link.split(separator: "/").last))
+            return LogCoverageDrive(caller: nil, status: .noContent, secrets: [ann.token, code, Self.nonUserNumber]) {
+                try await app.call(.post, "/v1/message-opt-outs", json: ["linkCode": code])
+            }
+        },
+
+        LogCoverageRow("unsubscribeMarketing", .actor) { app in
+            let ann = try await app.person(1, name: "Ann")
+            _ = try await app.grant(.marketing, token: ann.token)
+            return LogCoverageDrive(caller: ann.id, status: .noContent, secrets: [ann.token]) {
+                try await app.call(.post, "/v1/me/marketing/unsubscription", token: ann.token)
+            }
+        },
+        LogCoverageRow("sendMarketingCampaign", .operatorAboutEach) { app in
+            let ann = try await app.person(1, name: "Ann")
+            _ = try await app.grant(.marketing, token: ann.token)
+            let credential = try await app.services.operators.create(
+                name: "marketing",
+                initiation: Initiation(kind: .operatorCommand, action: "test")
+            )
+            return LogCoverageDrive(
+                caller: nil,
+                about: [ann.id],
+                status: .created,
+                secrets: [ann.token, credential.token]
+            ) {
+                try await app.call(
+                    .post,
+                    "/v1/operator/marketing-campaigns",
+                    token: credential.token,
+                    json: ["text": "Kith now suggests people from your school."]
+                )
+            }
+        },
+
         // MARK: Operations
         LogCoverageRow("health", .none) { app in
             LogCoverageDrive(caller: nil, status: .ok) { try await app.call(.get, "/health") }
@@ -790,6 +874,15 @@ struct LogCoverageTests {
             #expect(
                 logged.count >= 2 && logged.dropLast().allSatisfy { $0.actor == caller && $0.subject == caller },
                 "\(label) is stated to log about the caller \(caller ?? "?") before the erasure: \(seen)"
+            )
+        case .operatorAboutEach:
+            #expect(
+                logged.allSatisfy { $0.actor.hasPrefix("operator:") },
+                "\(label): every entry is the operator's: \(seen)"
+            )
+            #expect(
+                Set(logged.compactMap(\.subject)) == Set(about) && logged.last?.subject == nil,
+                "\(label) is stated to log about each of \(about), then a summary about no one: \(seen)"
             )
         case .operatorAboutSubject:
             #expect(!logged.isEmpty, "\(label) is stated to log the operator's read, but logged nothing")

@@ -453,7 +453,7 @@ struct SuggestionAPITests {
     func contactPurposeTexts() throws {
         let notice = PurposeCatalogue.standard.current
         let mine = try #require(notice.purpose(.suggestMeToMyContacts))
-        #expect(mine.basis == .consent && mine.consentRequiredSince == notice.version)
+        #expect(mine.basis == .consent && mine.consentRequiredSince == 2, "introduced by notice version 2")
         #expect(mine.description.en.contains("they learn from it that your address book holds their number"))
         #expect(mine.description.zhCN.contains("他们由此得知您的通讯录里有他们的号码"))
         #expect(mine.description.en.hasSuffix("Off by default."))

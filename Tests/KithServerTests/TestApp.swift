@@ -28,6 +28,8 @@ struct TestApp {
         reads: ReadThrottlePolicy = ReadThrottlePolicy(),
         deletion: DeletionPolicy = DeletionPolicy(),
         rateLimits: RateLimitPolicy = RateLimitPolicy(),
+        invitations: InvitationPolicy = InvitationPolicy(),
+        inboundSecret: String? = TestApp.inboundSecret,
         live: Bool = false,
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
@@ -35,6 +37,8 @@ struct TestApp {
         configuration.codes = codes
         configuration.reads = reads
         configuration.deletion = deletion
+        configuration.invitations = invitations
+        configuration.inboundMessageSecret = inboundSecret
         if live {
             // Over TCP on loopback, behind a "proxy" on loopback: the test names each client in X-Forwarded-For.
             configuration.port = 0
@@ -154,6 +158,43 @@ struct TestApp {
         )
         #expect(verified.status == .created || verified.status == .ok)
         return (try #require(verified.string("token")), try #require(verified.string("userId")))
+    }
+
+    /// The SMS provider's webhook secret every test app has, unless a test sets another.
+    static let inboundSecret = "test-inbound-secret"
+
+    /// A reply to Kith's messages as the provider hands it on, signed with `secret` (`nil`: unsigned).
+    func inbound(from phone: String, text: String, secret: String? = TestApp.inboundSecret) async throws -> Reply {
+        let body = try JSONSerialization.data(withJSONObject: ["from": phone, "text": text])
+        var headers: HTTPFields = [:]
+        if let secret {
+            headers[HTTPField.Name("Kith-Signature")!] = InboundMessages.signature(of: body, secret: secret)
+        }
+        return try await call(
+            .post,
+            "/v1/inbound-messages",
+            raw: String(decoding: body, as: UTF8.self),
+            headers: headers
+        )
+    }
+
+    /// Previews an invitation from `person` to `phone` and sends it; returns both replies.
+    func invite(
+        _ person: Person,
+        _ phone: String,
+        channel: String = "share",
+        clientActionId: String? = nil
+    ) async throws -> (preview: Reply, sent: Reply?) {
+        let preview = try await call(
+            .post,
+            "/v1/me/invitations/previews",
+            token: person.token,
+            json: ["phone": phone, "channel": channel]
+        )
+        guard preview.status == .ok, let token = preview.string("previewToken") else { return (preview, nil) }
+        var body: [String: Any] = ["previewToken": token]
+        if let clientActionId { body["clientActionId"] = clientActionId }
+        return (preview, try await call(.post, "/v1/me/invitations", token: person.token, json: body))
     }
 
     /// Grants consent as a client that showed the current notice's text would.

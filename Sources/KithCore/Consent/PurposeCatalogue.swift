@@ -49,11 +49,17 @@ extension PurposeID {
     /// Rate limits against code pumping, enumeration and spam (CON-07, ACC-12): counters keyed by keyed
     /// hashes of client IP addresses and phone numbers, or by account, kept for the window of the limit.
     public static let abusePrevention: PurposeID = "abuse-prevention"
+    /// Invitations a user sends, one recipient at a time, after seeing the exact text (MSG-02..05).
+    public static let invitations: PurposeID = "invitations"
+    /// Kith's own news and offers to users who asked for them (MSG-06, MSG-07): off by default.
+    public static let marketing: PurposeID = "marketing"
+    /// Choosing who receives which marketing from their profile (PIPL art. 24, MSG-08): off by default.
+    public static let personalisedMarketing: PurposeID = "personalised-marketing"
 }
 
 extension PurposeCatalogue {
     /// The catalogue Kith ships.
-    public static let standard = PurposeCatalogue(notices: [.version1, .version2])
+    public static let standard = PurposeCatalogue(notices: [.version1, .version2, .version3])
 }
 
 extension PrivacyNotice {
@@ -318,5 +324,81 @@ extension PrivacyNotice {
                 + "it that your address book holds their number. Off by default."
         ),
         consentRequiredSince: 2
+    )
+
+    /// Version 3 (issue 13): invitations a user sends to one person after a preview, and marketing, which
+    /// needs its own consent (and a second one to be chosen by profile). Nothing earlier changes, so every
+    /// consent given under version 1 or 2 still counts; the two marketing purposes need a consent of version 3.
+    public static let version3: PrivacyNotice = {
+        var notice = version2
+        notice.version = 3
+        notice.publishedOn = "2026-12-02"
+        notice.changeSummary = LocalizedText(
+            zhCN: "新增“邀请”：您可以在看到邀请的完整文字后，逐一邀请一位朋友；我们只为 30 天内同一号码只收到一次邀请而保存该号码的带密钥索引。"
+                + "新增“营销信息”和“个性化营销”：均默认关闭，须您单独同意，可随时退订。",
+            en: "New: invitations. You may invite one friend at a time after seeing the exact text; to keep any "
+                + "number from getting more than one invitation in 30 days we keep a keyed index of it for that "
+                + "long. New: marketing messages and personalised marketing, both off unless you agree to each, "
+                + "and you can unsubscribe at any time."
+        )
+        notice.purposes += [invitationsPurpose, marketingPurpose, personalisedMarketingPurpose]
+        return notice
+    }()
+
+    /// MSG-02..05: a user's invitation of one person, at the user's request.
+    static let invitationsPurpose = Purpose(
+        id: .invitations,
+        basis: .contract,
+        dataCategories: ["invitation", "phone-number-blind-index"],
+        retentionDays: 30,
+        retention: LocalizedText(
+            zhCN: "30 天：之后邀请记录与被邀请号码的带密钥索引一并删除；处理记录按“处理记录”保存。",
+            en: "30 days: then the invitation and the keyed index of the invited number are deleted; the log "
+                + "entry is kept as the processing log is."
+        ),
+        title: LocalizedText(zhCN: "邀请朋友", en: "Inviting friends"),
+        description: LocalizedText(
+            zhCN: "只有在您看到邀请的完整文字、并对一位收件人确认后才会发出邀请：文字只含您的显示名称和固定内容，不提及任何其他人。"
+                + "默认由您自己的手机发送；只有运营方开启时才由我们以短信发送，且发送的文字与您看到的一字不差。"
+                + "同一号码 30 天内只会收到一次邀请；回复 T 或打开链接即可不再收到邀请。",
+            en: "An invitation goes only after you saw its exact text and confirmed it for one recipient: it holds "
+                + "your display name and fixed words, and names nobody else. Your own phone sends it by default; "
+                + "we text it only where the operator turned that on, and then exactly the text you saw. A number "
+                + "gets at most one invitation in 30 days; replying STOP or opening the link stops any more."
+        )
+    )
+
+    /// MSG-06, MSG-07: Kith's own news and offers, only with this consent.
+    static let marketingPurpose = Purpose(
+        id: .marketing,
+        basis: .consent,
+        dataCategories: ["phone-number"],
+        retentionDays: nil,
+        retention: LocalizedText(zhCN: "直至您退订或撤回。", en: "Until you unsubscribe or withdraw."),
+        title: LocalizedText(zhCN: "营销信息", en: "Marketing messages"),
+        description: LocalizedText(
+            zhCN: "同意后，我们可能向您的手机号码发送 Kith 的新功能与优惠信息。每条都注明发送方“【Kith】”并附退订方式（回复 T）；"
+                + "退订立即生效。验证码和安全通知的通道从不用于营销。默认关闭。",
+            en: "When on, we may text your number news of Kith and offers. Each names the sender ('【Kith】') and "
+                + "says how to unsubscribe (reply STOP); unsubscribing takes effect at once. Codes and security "
+                + "notices never carry marketing. Off by default."
+        ),
+        consentRequiredSince: 3
+    )
+
+    /// MSG-08, PIPL art. 24: marketing chosen by the person's profile, with its own consent.
+    static let personalisedMarketingPurpose = Purpose(
+        id: .personalisedMarketing,
+        basis: .consent,
+        dataCategories: ["profile"],
+        retentionDays: nil,
+        retention: LocalizedText(zhCN: "不单独保存；每次发送时计算。", en: "Not stored; computed for each campaign."),
+        title: LocalizedText(zhCN: "个性化营销", en: "Personalised marketing"),
+        description: LocalizedText(
+            zhCN: "同意后，我们可能根据您资料中的城市选择向您发送哪些营销信息。关闭后，您收到的营销信息（如已同意营销信息）不使用您的个人特征。默认关闭。",
+            en: "When on, we may choose which marketing you receive by the city in your profile. Turned off, the "
+                + "marketing you receive (if you agreed to it) uses no personal characteristics. Off by default."
+        ),
+        consentRequiredSince: 3
     )
 }

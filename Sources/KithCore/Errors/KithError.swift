@@ -40,6 +40,9 @@ public struct KithError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let methodNotAllowed = Code("method-not-allowed", httpStatus: 405)
         /// The resource's current state does not allow the request (already connected, no longer pending).
         public static let conflict = Code("conflict", httpStatus: 409)
+        /// MSG-05, CON-08: this number cannot be invited now. One answer whatever the reason (it opted out,
+        /// was invited lately, belongs to an account), so an inviter learns none of them.
+        public static let notInvitable = Code("not-invitable", httpStatus: 409)
         /// Too many requests; retry after the given number of seconds.
         public static let rateLimited = Code("rate-limited", httpStatus: 429)
         /// ACC-12: a right code for an account with a registration lock, without its PIN or with a wrong one.

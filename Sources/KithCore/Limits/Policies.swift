@@ -244,3 +244,28 @@ public struct DataRequestPolicy: Sendable, Equatable {
         self.calendar = calendar
     }
 }
+
+/// Invitations (MSG-02, MSG-05; issue 13 §1, §3).
+public struct InvitationPolicy: Sendable, Equatable {
+    /// Invitations one person may send in a day (`kith.invitations.per.day`).
+    public var perInviter = RateLimit.perDay(20, burst: 20)
+    /// Days in which a number gets at most one invitation, from anyone (MSG-05).
+    public var perRecipientDays = 30
+    /// Seconds a preview's token may be sent.
+    public var previewLifetime = 900
+    /// Whether Kith may text invitations itself (`kith.invitation.sms`); off, invitations go from the
+    /// inviter's own phone (MSG-02).
+    public var sms = false
+    /// Where an invitation's link points: the code is appended (`kith.invitation.link.base`).
+    public var linkBase = "https://kith.example/i/"
+
+    public init() {}
+}
+
+/// Marketing (MSG-06..08; issue 13 §4).
+public struct MarketingPolicy: Sendable, Equatable {
+    /// Days between two marketing messages to one person (`kith.marketing.min.days`).
+    public var minDaysBetween = 7
+
+    public init() {}
+}

@@ -15,13 +15,17 @@ struct StartVerificationBody: StrictDecodable {
 }
 
 struct VerifyBody: StrictDecodable {
-    static let fields: Set<String> = ["verificationId", "code", "noticeVersion", "registrationLockPin"]
+    static let fields: Set<String> = [
+        "verificationId", "code", "noticeVersion", "registrationLockPin", "invitationCode",
+    ]
     var verificationId: String
     var code: String
     /// The privacy notice version the person was shown before signing up (ACC-01).
     var noticeVersion: Int?
     /// The registration-lock PIN, for an account that has one (ACC-12).
     var registrationLockPin: String?
+    /// The code of the invitation link the person came by (MSG-02).
+    var invitationCode: String?
 
     func validate() throws {
         if let noticeVersion, !(1...1_000_000).contains(noticeVersion) {
@@ -29,6 +33,9 @@ struct VerifyBody: StrictDecodable {
         }
         if let registrationLockPin, registrationLockPin.utf8.count > 64 {
             throw KithError.invalid("registrationLockPin", "A registration-lock PIN is 6 to 12 digits.")
+        }
+        if let invitationCode, invitationCode.unicodeScalars.count > 64 {
+            throw KithError.invalid("invitationCode", "Use the code at the end of the invitation's link.")
         }
     }
 }
@@ -70,6 +77,8 @@ struct SessionResponse: Codable, Sendable {
     var userId: String
     var expiresAt: Int64
     var newAccount: Bool
+    /// The inviter, for a new account that came by an invitation to its own number.
+    var invitedBy: Inviter?
 }
 
 struct MeResponse: Codable, Sendable {
@@ -121,12 +130,17 @@ struct AccountRoutes {
                 registrationLockPin: body.registrationLockPin,
                 initiation: context.initiation("verifyPhone")
             )
+            var inviter: Inviter?
+            if session.newAccount, let code = body.invitationCode {
+                inviter = try await services.invitations.inviter(ofLink: code, for: session.user)
+            }
             return JSONResponse(
                 SessionResponse(
                     token: session.token,
                     userId: session.user.rawValue,
                     expiresAt: session.expiresAt,
-                    newAccount: session.newAccount
+                    newAccount: session.newAccount,
+                    invitedBy: inviter
                 ),
                 status: session.newAccount ? .created : .ok
             )

@@ -45,6 +45,15 @@ public struct KithServices: Sendable {
     public let erasure: AccountErasure
     /// Requests that need a person (DSR-02, DSR-06..08).
     public let dataRequests: DataRequests
+    /// Invitations after a preview (MSG-02..05).
+    public let invitations: Invitations
+    /// Marketing only with consent (MSG-06..08).
+    public let marketing: MarketingCampaigns
+    /// Replies to Kith's messages: STOP (MSG-05, CON-08).
+    public let inbound: InboundMessages
+    /// The secret the SMS provider signs inbound messages with (`KITH_INBOUND_MESSAGE_SECRET`); without
+    /// it every inbound call is refused.
+    public let inboundMessageSecret: String?
     /// The read throttle (GEN-05); `nil` only in a benchmark that measures its cost.
     public let reads: ReadThrottle?
     public let metrics: PrometheusCollectorRegistry
@@ -84,6 +93,10 @@ public func buildApplication(
         messages: MessageDispatcher(gateway: gateway, store: store),
         erasure: erasure,
         dataRequests: DataRequests(store: store, policy: configuration.dataRequests),
+        invitations: Invitations(store: store, policy: configuration.invitations),
+        marketing: MarketingCampaigns(store: store, policy: configuration.marketing),
+        inbound: InboundMessages(store: store),
+        inboundMessageSecret: configuration.inboundMessageSecret,
         reads: reads,
         metrics: PrometheusCollectorRegistry(),
         rateLimits: overrides.rateLimits,
@@ -180,6 +193,7 @@ func registerRoutes(on api: API, services: KithServices) {
     OperationsRoutes(services: services).register(on: api)
     OperatorRoutes(services: services).register(on: api)
     DataRightsRoutes(services: services).register(on: api)
+    InvitationRoutes(services: services).register(on: api)
 }
 
 /// The operations the server implements, for checking them against the OpenAPI document.

@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import KithCore
 import KithStore
 import Logging
@@ -90,6 +91,12 @@ public struct KithConfiguration: Sendable {
     public var deletion = DeletionPolicy()
     /// Deadlines of requests that need a person (DSR-02).
     public var dataRequests = DataRequestPolicy()
+    /// Invitations (`kith.invitation.sms`, `kith.invitation.link.base`, `kith.invitations.per.day`).
+    public var invitations = InvitationPolicy()
+    /// Marketing (`kith.marketing.min.days`).
+    public var marketing = MarketingPolicy()
+    /// The SMS provider's secret for signed inbound messages (`kith.inbound.message.secret`).
+    public var inboundMessageSecret: String?
 
     public init() {}
 
@@ -171,6 +178,21 @@ public struct KithConfiguration: Sendable {
             &deletion.frozenRetentionDays,
             atMost: 3650
         )
+        invitations.sms = kith.bool(forKey: "invitation.sms", default: invitations.sms)
+        invitations.linkBase = kith.string(forKey: "invitation.link.base", default: invitations.linkBase)
+        guard let link = URL(string: invitations.linkBase), link.scheme == "https", link.host != nil,
+            invitations.linkBase.hasSuffix("/") || invitations.linkBase.hasSuffix("=")
+        else {
+            throw KithError.invalid(
+                "KITH_INVITATION_LINK_BASE",
+                "Use an https URL ending in / or =, such as https://kith.example/i/."
+            )
+        }
+        var perDay = 20
+        try Self.read(kith.scoped(to: "invitations"), "invitations", "per.day", &perDay, atMost: 1000)
+        invitations.perInviter = .perDay(Double(perDay), burst: Double(perDay))
+        inboundMessageSecret = kith.string(forKey: "inbound.message.secret", isSecret: true)
+        try Self.read(kith.scoped(to: "marketing"), "marketing", "min.days", &marketing.minDaysBetween, atMost: 365)
         retentionSweepSeconds = kith.int(forKey: "retention.sweep.seconds", default: retentionSweepSeconds)
         guard retentionSweepSeconds >= 1 else {
             throw KithError.invalid("KITH_RETENTION_SWEEP_SECONDS", "Use a whole number of seconds, at least 1.")

@@ -61,14 +61,25 @@ extension Request {
     /// Errors name the field and never echo its value (it may be a phone number).
     func decodeStrict<T: StrictDecodable>(_ type: T.Type, context: KithRequestContext, maxBytes: Int) async throws -> T
     {
-        let request = self
-        let buffer: ByteBuffer
+        try T.decodeStrict(from: try await collectBody(maxBytes: maxBytes))
+    }
+
+    /// The whole body, at most `maxBytes`.
+    /// - Throws: `payload-too-large` past it.
+    func collectBody(maxBytes: Int) async throws -> Data {
         do {
-            buffer = try await request.body.collect(upTo: maxBytes)
+            return Data(try await body.collect(upTo: maxBytes).readableBytesView)
         } catch {
             throw KithError(.payloadTooLarge, detail: "The request body is larger than \(maxBytes) bytes.")
         }
-        let data = Data(buffer.readableBytesView)
+    }
+}
+
+extension StrictDecodable {
+    /// ``Request/decodeStrict(_:context:maxBytes:)`` of bytes already read (a webhook checks their
+    /// signature first).
+    static func decodeStrict(from data: Data) throws -> Self {
+        typealias T = Self
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])

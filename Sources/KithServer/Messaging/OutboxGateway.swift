@@ -3,7 +3,7 @@ import KithCore
 import KithStore
 
 /// The development gateway: appends one JSON object per message to a file (`KITH_SMS_OUTBOX`):
-/// `{"to","body","kind","sentAt","evidence","messageId"}`.
+/// `{"to","body","kind","sender","sentAt","evidence","messageId"}`.
 public actor OutboxGateway: MessageGateway {
     private let path: String
 
@@ -13,6 +13,7 @@ public actor OutboxGateway: MessageGateway {
         var to: String
         var body: String
         var kind: String
+        var sender: String
         var sentAt: String
         var evidence: String
         var messageId: String
@@ -25,6 +26,7 @@ public actor OutboxGateway: MessageGateway {
             to: message.to.e164,
             body: message.body,
             kind: message.kind.rawValue,
+            sender: message.sender,
             sentAt: formatter.string(from: Date(timeIntervalSince1970: Double(sentAt) / 1000)),
             evidence: message.evidence,
             messageId: message.id

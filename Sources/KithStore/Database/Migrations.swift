@@ -417,6 +417,34 @@ public enum Migrations {
                 "CREATE INDEX data_requests_open ON data_requests (status, due_at)",
             ]
         ),
+        Migration(
+            id: "0014-invitations",
+            statements: [
+                // An inviter's invitations (MSG-02, MSG-04): no recipient number, the SHA-256 of the exact text,
+                // the log entry of the act, the message when Kith sent it.
+                """
+                CREATE TABLE invitations (
+                    id TEXT PRIMARY KEY,
+                    inviter_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    text_sha256 TEXT NOT NULL,
+                    link_code TEXT NOT NULL UNIQUE,
+                    message_id TEXT,
+                    created_at BIGINT NOT NULL,
+                    evidence TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX invitations_inviter ON invitations (inviter_id, created_at)",
+                // One invitation per number in the window, from anyone (MSG-05): the number's keyed index only.
+                """
+                CREATE TABLE invitation_recipients (
+                    recipient_index TEXT PRIMARY KEY,
+                    link_code TEXT NOT NULL UNIQUE,
+                    invited_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }
 

@@ -529,6 +529,17 @@ public struct NumberSuppressions: Sendable {
             != nil
     }
 
+    /// Adds a number's keyed index to the suppression list, under the log entry that honours the request;
+    /// a number already on it stays as it was.
+    static func suppress(_ phoneIndex: String, evidence: String, now: Int64, on sql: any SQLDatabase) async throws {
+        try await sql.raw(
+            """
+            INSERT INTO number_suppressions (phone_index, created_at, evidence) VALUES (\(bind: phoneIndex), \(bind: now), \(bind: evidence))
+            ON CONFLICT DO NOTHING
+            """
+        ).run()
+    }
+
     public func isSuppressed(_ phone: PhoneNumber) async throws -> Bool {
         let index = store.vault.blindIndex(phone)
         return try await store.database.read { sql in try await Self.isSuppressed(index, on: sql) }
@@ -580,9 +591,7 @@ public struct NumberSuppressions: Sendable {
             )
             let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
             if request == .suppress, !suppressed {
-                try await sql.raw(
-                    "INSERT INTO number_suppressions (phone_index, created_at, evidence) VALUES (\(bind: phoneIndex), \(bind: now), \(bind: entry.reference))"
-                ).run()
+                try await Self.suppress(phoneIndex, evidence: entry.reference, now: now, on: sql)
                 suppressed = true
             }
             var held: [String] = []

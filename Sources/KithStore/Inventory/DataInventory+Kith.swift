@@ -30,13 +30,15 @@ extension DataInventory {
         static let connectionRequests = RateLimit.perDay(100, burst: 100).secondsUntilFull
         /// `submitDataRequest`'s limit per account (``DataRequestPolicy/perPerson``).
         static let dataRequests = DataRequestPolicy().perPerson.secondsUntilFull
+        /// Invitations per inviter and day (``InvitationPolicy/perInviter``, MSG-05).
+        static let invitations = InvitationPolicy().perInviter.secondsUntilFull
         /// ``ReadThrottle``'s bucket per reader (GEN-05).
         static let reads = ReadThrottlePolicy().perUser.secondsUntilFull
         /// Registration-lock PIN guesses per account (ACC-12).
         static let lockGuesses = VerificationPolicy().lockGuesses.secondsUntilFull
         static let longest = [
             codesPerAddress, codesPerNetwork, verifyPerAddress, discoveryPerAddress, discoveryQuota, connectionRequests,
-            reads, lockGuesses, dataRequests,
+            reads, lockGuesses, dataRequests, invitations,
         ].max()!
     }
 
@@ -54,6 +56,8 @@ extension DataInventory {
     static let deletionRecordWindow: Int64 = 51 * 86_400
     /// How long a data request and its answer are kept: three years, like the log's evidence (ACC-11).
     static let dataRequestWindow: Int64 = 3 * 365 * 86_400
+    /// MSG-05: an invitation and its recipient's index are kept for the window of one invitation per number.
+    static let invitationWindow = Int64(InvitationPolicy().perRecipientDays) * 86_400
 
     static func bucket(_ prefix: String, ip window: Int64) -> KeyPattern {
         KeyPattern(
@@ -80,7 +84,8 @@ extension DataInventory {
                     [.account, .discoverableByPhone],
                     export: .notExported("the number itself is exported; its keyed hash adds nothing")
                 ),
-                InventoryColumn("phone_cipher", .phoneNumberCiphertext, account),
+                // MSG-06, ACC-12: the number marketing goes to, decrypted only for people who consented.
+                InventoryColumn("phone_cipher", .phoneNumberCiphertext, account + [.marketing]),
                 InventoryColumn("created_at", .activityTime, account),
                 InventoryColumn("registration_evidence", .evidenceReference, [.account, .securityLog]),
                 InventoryColumn(
@@ -292,6 +297,16 @@ extension DataInventory {
                             identity: .userID
                         ),
                         KeyPattern(
+                            "invitations:",
+                            "<user id>",
+                            category: .userIdentifier,
+                            subject: .user,
+                            purposes: [.abusePrevention, .invitations],
+                            retention: .window(seconds: BucketWindow.invitations, after: "updated_at", unit: .seconds),
+                            export: .notExported("a counter of the last day; it expires by itself"),
+                            identity: .userID
+                        ),
+                        KeyPattern(
                             "data-requests:",
                             "<user id>",
                             category: .userIdentifier,
@@ -410,14 +425,38 @@ extension DataInventory {
             retention: .window(seconds: messageRecordWindow, after: "created_at", unit: .milliseconds),
             note: "MSG-04: one record per message, bound to the logged act that authorised it; no number, no text.",
             columns: [
-                InventoryColumn("id", .messageRecord, [.account, .numberSuppression, .securityLog]),
-                InventoryColumn("kind", .messageRecord, [.account, .numberSuppression, .securityLog]),
-                InventoryColumn("purpose", .messageRecord, [.account, .numberSuppression, .securityLog]),
-                InventoryColumn("body_digest", .messageRecord, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn(
+                    "id",
+                    .messageRecord,
+                    [.account, .numberSuppression, .invitations, .marketing, .securityLog]
+                ),
+                InventoryColumn(
+                    "kind",
+                    .messageRecord,
+                    [.account, .numberSuppression, .invitations, .marketing, .securityLog]
+                ),
+                InventoryColumn(
+                    "purpose",
+                    .messageRecord,
+                    [.account, .numberSuppression, .invitations, .marketing, .securityLog]
+                ),
+                InventoryColumn(
+                    "body_digest",
+                    .messageRecord,
+                    [.account, .numberSuppression, .invitations, .marketing, .securityLog]
+                ),
                 InventoryColumn("log_seq", .evidenceReference, [.securityLog]),
-                InventoryColumn("subject_id", .userIdentifier, [.account, .securityLog]),
-                InventoryColumn("created_at", .activityTime, [.account, .numberSuppression, .securityLog]),
-                InventoryColumn("sent_at", .activityTime, [.account, .numberSuppression, .securityLog]),
+                InventoryColumn("subject_id", .userIdentifier, [.account, .invitations, .marketing, .securityLog]),
+                InventoryColumn(
+                    "created_at",
+                    .activityTime,
+                    [.account, .numberSuppression, .invitations, .marketing, .securityLog]
+                ),
+                InventoryColumn(
+                    "sent_at",
+                    .activityTime,
+                    [.account, .numberSuppression, .invitations, .marketing, .securityLog]
+                ),
             ]
         ),
         InventoryTable(
@@ -434,9 +473,17 @@ extension DataInventory {
             erase: .deleteRows,
             note: "MSG-04: whom an authorised message may go to, until it is sent; the number may be a stranger's.",
             columns: [
-                InventoryColumn("message_id", .messageRecord, [.account, .numberSuppression]),
-                InventoryColumn("recipient_index", .phoneNumberKeyedHash, [.account, .numberSuppression]),
-                InventoryColumn("expires_at", .activityTime, [.account, .numberSuppression]),
+                InventoryColumn(
+                    "message_id",
+                    .messageRecord,
+                    [.account, .numberSuppression, .invitations, .marketing]
+                ),
+                InventoryColumn(
+                    "recipient_index",
+                    .phoneNumberKeyedHash,
+                    [.account, .numberSuppression, .invitations, .marketing]
+                ),
+                InventoryColumn("expires_at", .activityTime, [.account, .numberSuppression, .invitations, .marketing]),
             ]
         ),
         InventoryTable(
@@ -486,7 +533,8 @@ extension DataInventory {
                 InventoryColumn("headline", .profile, network),
                 InventoryColumn("employer", .profile, networkAndSuggestions),
                 InventoryColumn("school", .profile, networkAndSuggestions),
-                InventoryColumn("city", .profile, network),
+                // MSG-08: the one profile field a marketing audience may select by, with its own consent.
+                InventoryColumn("city", .profile, network + [.personalisedMarketing]),
                 InventoryColumn("avatar_url", .profile, network),
                 InventoryColumn("audiences", .privacySettings, network),
                 InventoryColumn(
@@ -646,6 +694,43 @@ extension DataInventory {
                 ),
                 InventoryColumn("reason_code", .dataRequest, account),
                 InventoryColumn("resolution", .dataRequest, account),
+            ]
+        ),
+        InventoryTable(
+            "invitations",
+            subjects: [SubjectColumn("inviter_id")],
+            retention: .window(seconds: invitationWindow, after: "created_at", unit: .milliseconds),
+            note: "MSG-02, MSG-04: an invitation a user sent to one person after its preview; the recipient is "
+                + "not named here, and the text only as its SHA-256.",
+            columns: [
+                InventoryColumn("id", .invitation, [.invitations]),
+                InventoryColumn("inviter_id", .userIdentifier, [.invitations]),
+                InventoryColumn("channel", .invitation, [.invitations]),
+                InventoryColumn("text_sha256", .invitation, [.invitations]),
+                InventoryColumn("link_code", .invitation, [.invitations]),
+                InventoryColumn("message_id", .messageRecord, [.invitations]),
+                InventoryColumn("created_at", .activityTime, [.invitations]),
+                InventoryColumn("evidence", .evidenceReference, [.invitations, .securityLog]),
+            ]
+        ),
+        InventoryTable(
+            "invitation_recipients",
+            subjects: [
+                SubjectColumn(
+                    "recipient_index",
+                    .numberHolder,
+                    export: .notExported("a keyed index of an invited number, for 30 days; it expires by itself")
+                )
+            ],
+            retention: .window(seconds: invitationWindow, after: "invited_at", unit: .milliseconds),
+            export: .notExported("a keyed index of an invited number, for 30 days; it expires by itself"),
+            erase: .deleteRows,
+            note: "MSG-05: that a number was invited in the last 30 days, by anyone, and the link of that "
+                + "invitation (its opt-out); only the keyed index of the number.",
+            columns: [
+                InventoryColumn("recipient_index", .phoneNumberKeyedHash, [.invitations]),
+                InventoryColumn("link_code", .invitation, [.invitations]),
+                InventoryColumn("invited_at", .activityTime, [.invitations]),
             ]
         ),
         .technical(

@@ -119,6 +119,8 @@ public struct DataCategory: RawRepresentable, Hashable, Sendable, Codable, Expre
     public static let operatorIdentity: DataCategory = "operator-identity"
     /// A request to the processor about one's data (an explanation, next of kin's access), and its answer.
     public static let dataRequest: DataCategory = "data-request"
+    /// An invitation a user sent: when, how, the digest of its text, its link (MSG-02, MSG-04).
+    public static let invitation: DataCategory = "invitation"
     /// Technical data about no one (schema versions, the log's tree heads).
     public static let noPersonalData: DataCategory = "no-personal-data"
 }

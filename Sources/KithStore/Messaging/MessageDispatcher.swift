@@ -10,6 +10,8 @@ public struct OutboundMessage: Sendable {
     public var to: PhoneNumber
     public var body: String
     public var kind: MessageKind
+    /// The sender ID it goes out under (MSG-07).
+    public var sender: String { kind.sender }
     /// The processing-log entry that authorised this message (`log:<seq>`, MSG-04).
     public var evidence: String
 }
@@ -77,6 +79,10 @@ public struct MessageDispatcher: Sendable {
         guard template.kind.authorisingPurposes.contains(act.purpose) else {
             throw KithError(.internalError, detail: "This act may not authorise this kind of message.")
         }
+        // MSG-07: a code template carries a code and nothing else.
+        guard template.isWellFormed else {
+            throw KithError(.internalError, detail: "A message whose values its template does not allow is never sent.")
+        }
         let id = "m_" + Random.token(16)
         var act = act
         act.evidence = (act.evidence ?? [:]).merging(evidence(messageID: id, template: template, store: store)) { $1 }
@@ -117,7 +123,8 @@ public struct MessageDispatcher: Sendable {
                     """
                     SELECT outbound_messages.kind AS kind, outbound_messages.purpose AS purpose,
                         message_recipients.recipient_index AS recipient_index, outbound_messages.body_digest AS body_digest,
-                        outbound_messages.log_seq AS log_seq, outbound_messages.sent_at AS sent_at
+                        outbound_messages.log_seq AS log_seq, outbound_messages.sent_at AS sent_at,
+                        outbound_messages.subject_id AS subject_id
                     FROM outbound_messages JOIN message_recipients ON message_recipients.message_id = outbound_messages.id
                     WHERE outbound_messages.id = \(bind: message.id) AND message_recipients.expires_at > \(bind: now)
                     """
@@ -142,6 +149,13 @@ public struct MessageDispatcher: Sendable {
                 entry.evidence?["messageKind"] == kind.rawValue,
                 entry.evidence.flatMap({ $0["bodyDigest"] }).map({ constantTimeEqual($0, digest) }) == true
             else { throw refused }
+            // MSG-06: unsubscribing works at once, for marketing authorised before it too.
+            if kind == .marketing {
+                guard let subject = try row.decode(column: "subject_id", as: String?.self),
+                    try await ConsentLedger(store: store).currentID(.marketing, of: UserID(rawValue: subject), on: sql)
+                        != nil
+                else { throw refused }
+            }
             try await sql.raw("UPDATE outbound_messages SET sent_at = \(bind: now) WHERE id = \(bind: message.id)")
                 .run()
             // Sent: the recipient's keyed hash is needed no longer (SEC-05).

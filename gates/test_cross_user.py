@@ -45,6 +45,9 @@ PUBLIC = {
     "optOutFromMessages",
 }
 
+# Operations only a partner may call (ACC-05): a person's session gets 403.
+PARTNER_ONLY: set[str] = {"createReferralCode", "getReferralStats"}
+
 # Operations the SMS provider calls, signed with the shared secret rather than a person's session.
 PROVIDER_SIGNED: set[str] = {"receiveInboundMessage"}
 
@@ -1229,15 +1232,15 @@ CASES: dict[str, Callable[[World], None]] = {
 
 def test_every_operation_has_a_case(world):
     ops = kithgates.operations(world.document)
-    missing = [str(op) for op in ops if op.operation_id not in PUBLIC | set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED]
+    missing = [str(op) for op in ops if op.operation_id not in PUBLIC | set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED | PARTNER_ONLY]
     assert not missing, "operations without a cross-user case (add one to CASES, or to PUBLIC/OPERATOR_ONLY): " + ", ".join(missing)
     # The document and the tables agree on who needs a session.
     wrong_public = [str(op) for op in ops if op.operation_id in PUBLIC and op.secured]
     wrong_secured = [str(op) for op in ops
-                     if op.operation_id in set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED and not op.secured]
+                     if op.operation_id in set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED | PARTNER_ONLY and not op.secured]
     assert not wrong_public, f"listed as public but the document requires a session: {wrong_public}"
     assert not wrong_secured, f"has a cross-user case but the document marks it public: {wrong_secured}"
-    stale = sorted((PUBLIC | set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED) - {op.operation_id for op in ops})
+    stale = sorted((PUBLIC | set(CASES) | OPERATOR_ONLY | PROVIDER_SIGNED | PARTNER_ONLY) - {op.operation_id for op in ops})
     if stale:  # an older binary, or a removed operation: harmless, but say so
         print(f"note: table entries for operations this document does not have: {stale}")
     covered = [op for op in ops if op.operation_id in CASES or op.operation_id in OPERATOR_ONLY]
@@ -1257,8 +1260,8 @@ def test_b_cannot_reach_a(world, operation_id):
     assert me.status == 200 and me.json()["userId"] == world.a.user_id
 
 
-def test_ordinary_person_cannot_call_operator_operations(world):
-    ops = [op for op in kithgates.operations(world.document) if op.operation_id in OPERATOR_ONLY]
+def test_ordinary_person_cannot_call_operator_or_partner_operations(world):
+    ops = [op for op in kithgates.operations(world.document) if op.operation_id in OPERATOR_ONLY | PARTNER_ONLY]
     if not ops:
         pytest.skip("the document has no operator operations yet")
     failures = []

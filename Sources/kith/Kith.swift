@@ -64,7 +64,8 @@ struct Kith: AsyncParsableCommand {
         commandName: "kith",
         abstract: "Kith: a privacy-first social-graph server.",
         subcommands: [
-            Serve.self, Migrate.self, Ledger.self, OperatorCommand.self, EraseVerify.self, EvalSuggestions.self,
+            Serve.self, Migrate.self, Ledger.self, OperatorCommand.self, PartnerCommand.self, EraseVerify.self,
+            EvalSuggestions.self,
             Bench.self,
         ]
     )
@@ -160,6 +161,42 @@ struct OperatorCommand: AsyncParsableCommand {
                 )
             }
             print("operator \(credential.name) created; its token, shown only now:")
+            print(credential.token)
+        }
+    }
+}
+
+/// `kith partner create` (ACC-05): a partner's credential, for the referral-code routes only.
+struct PartnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partner",
+        abstract: "Manage partners (referrers such as an offline store).",
+        subcommands: [Create.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a partner and print its bearer token once (only its hash is stored)."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The partner's name, 2–64 of a–z, 0–9, '.', '_', '-'.")
+        var name: String
+
+        func run() async throws {
+            let configuration = try await store.configuration()
+            let logger = makeLogger(configuration.logLevel)
+            let keys = try configuration.keys(logger: logger)
+            let name = self.name
+            let credential = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
+                try await database.migrate(logger: logger)
+                return try await Partners(store: KithStore(database: database, keys: keys)).create(
+                    name: name,
+                    initiation: Initiation(kind: .operatorCommand, action: "partnerCreate")
+                )
+            }
+            print("partner \(credential.name) created; its token, shown only now:")
             print(credential.token)
         }
     }

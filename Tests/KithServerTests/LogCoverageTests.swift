@@ -615,6 +615,27 @@ struct LogCoverageTests {
             }
         },
 
+        // MARK: Partners
+        // A partner's codes and their counts are about no one: nothing is logged.
+        LogCoverageRow("createReferralCode", .none) { app in
+            let partner = try await app.services.partners.create(
+                name: "store.log",
+                initiation: Initiation(kind: .operatorCommand, action: "test")
+            )
+            return LogCoverageDrive(caller: nil, status: .created, secrets: [partner.token]) {
+                try await app.call(.post, "/v1/partner/referral-codes", token: partner.token)
+            }
+        },
+        LogCoverageRow("getReferralStats", .none) { app in
+            let partner = try await app.services.partners.create(
+                name: "store.log",
+                initiation: Initiation(kind: .operatorCommand, action: "test")
+            )
+            return LogCoverageDrive(caller: nil, status: .ok, secrets: [partner.token]) {
+                try await app.call(.get, "/v1/partner/referral-codes", token: partner.token)
+            }
+        },
+
         // MARK: Operations
         LogCoverageRow("health", .none) { app in
             LogCoverageDrive(caller: nil, status: .ok) { try await app.call(.get, "/health") }

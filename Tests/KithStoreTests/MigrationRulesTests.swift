@@ -27,6 +27,7 @@ struct MigrationRulesTests {
         ("0012-account-erasure", "d111869ee67ff2650161f1afe94a94d871a210eb48599077d9968c673d4b2e66"),
         ("0013-data-requests", "7ed95f97da1c5035de2ed30347560b2de013e31fcc1d038efa7a6443a35fbac1"),
         ("0014-invitations", "b2cc977cd54dddc3d3bfe129f716eeb764983f29f7d6abec871a846ac9dac7da"),
+        ("0015-partners", "b55bd5ea699f50a0453d28e3457196eeaad557a0f0d4364accbbcd2416043af6"),
     ]
 
     static func digest(_ migration: Migration) -> String {

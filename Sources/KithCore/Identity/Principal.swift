@@ -18,6 +18,8 @@ public struct SignedInUser: Sendable, Equatable {
 public enum Principal: Sendable, Equatable {
     case user(SignedInUser)
     case `operator`(name: String)
+    /// A partner that refers people with referral codes and sees only how many signed up (ACC-05).
+    case partner(name: String)
 
     /// The person behind a user principal.
     public var signedInUser: SignedInUser? {
@@ -30,6 +32,7 @@ public enum Principal: Sendable, Equatable {
         switch self {
         case .user(let signedIn): .user(signedIn.user)
         case .operator(let name): .operator(name)
+        case .partner(let name): .partner(name)
         }
     }
 }

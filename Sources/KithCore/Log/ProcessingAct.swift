@@ -4,6 +4,9 @@ public enum Actor: Sendable, Equatable {
     /// Someone not signed in (a sign-up in progress, a non-user's opt-out).
     case anonymous
     case `operator`(String)
+    /// A partner (an offline store that refers people, ACC-05): it creates referral codes and reads their
+    /// counts, and processes no one's data.
+    case partner(String)
     case system
 }
 

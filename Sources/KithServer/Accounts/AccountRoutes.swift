@@ -16,7 +16,7 @@ struct StartVerificationBody: StrictDecodable {
 
 struct VerifyBody: StrictDecodable {
     static let fields: Set<String> = [
-        "verificationId", "code", "noticeVersion", "registrationLockPin", "invitationCode",
+        "verificationId", "code", "noticeVersion", "registrationLockPin", "invitationCode", "referralCode",
     ]
     var verificationId: String
     var code: String
@@ -26,6 +26,8 @@ struct VerifyBody: StrictDecodable {
     var registrationLockPin: String?
     /// The code of the invitation link the person came by (MSG-02).
     var invitationCode: String?
+    /// A partner's referral code (ACC-05): counted for a new account, and nothing else kept.
+    var referralCode: String?
 
     func validate() throws {
         if let noticeVersion, !(1...1_000_000).contains(noticeVersion) {
@@ -33,6 +35,9 @@ struct VerifyBody: StrictDecodable {
         }
         if let registrationLockPin, registrationLockPin.utf8.count > 64 {
             throw KithError.invalid("registrationLockPin", "A registration-lock PIN is 6 to 12 digits.")
+        }
+        if let referralCode, referralCode.unicodeScalars.count > 64 {
+            throw KithError.invalid("referralCode", "Use the referral code as the partner gave it.")
         }
         if let invitationCode, invitationCode.unicodeScalars.count > 64 {
             throw KithError.invalid("invitationCode", "Use the code at the end of the invitation's link.")
@@ -130,6 +135,7 @@ struct AccountRoutes {
                 registrationLockPin: body.registrationLockPin,
                 initiation: context.initiation("verifyPhone")
             )
+            if session.newAccount, let code = body.referralCode { try await services.partners.countSignup(code: code) }
             var inviter: Inviter?
             if session.newAccount, let code = body.invitationCode {
                 inviter = try await services.invitations.inviter(ofLink: code, for: session.user)

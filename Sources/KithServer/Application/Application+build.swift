@@ -47,6 +47,8 @@ public struct KithServices: Sendable {
     public let dataRequests: DataRequests
     /// Invitations after a preview (MSG-02..05).
     public let invitations: Invitations
+    /// Partners that refer people with codes (ACC-05).
+    public let partners: Partners
     /// Marketing only with consent (MSG-06..08).
     public let marketing: MarketingCampaigns
     /// Replies to Kith's messages: STOP (MSG-05, CON-08).
@@ -94,6 +96,7 @@ public func buildApplication(
         erasure: erasure,
         dataRequests: DataRequests(store: store, policy: configuration.dataRequests),
         invitations: Invitations(store: store, policy: configuration.invitations),
+        partners: Partners(store: store),
         marketing: MarketingCampaigns(store: store, policy: configuration.marketing),
         inbound: InboundMessages(store: store),
         inboundMessageSecret: configuration.inboundMessageSecret,
@@ -194,6 +197,7 @@ func registerRoutes(on api: API, services: KithServices) {
     OperatorRoutes(services: services).register(on: api)
     DataRightsRoutes(services: services).register(on: api)
     InvitationRoutes(services: services).register(on: api)
+    PartnerRoutes(services: services).register(on: api)
 }
 
 /// The operations the server implements, for checking them against the OpenAPI document.

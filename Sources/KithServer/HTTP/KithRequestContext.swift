@@ -38,7 +38,16 @@ public struct KithRequestContext: AuthRequestContext, RequestContext {
     public func requireOperator() throws -> String {
         switch identity {
         case .operator(let name): return name
-        case .user: throw KithError(.forbidden, detail: "Only an operator may do this.")
+        case .user, .partner: throw KithError(.forbidden, detail: "Only an operator may do this.")
+        case nil: throw KithError.unauthenticated
+        }
+    }
+
+    /// The partner asking, or a problem: 403 for a person or an operator, 401 for anyone else (ACC-05).
+    public func requirePartner() throws -> String {
+        switch identity {
+        case .partner(let name): return name
+        case .user, .operator: throw KithError(.forbidden, detail: "Only a partner may do this.")
         case nil: throw KithError.unauthenticated
         }
     }

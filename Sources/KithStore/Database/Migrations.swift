@@ -445,6 +445,29 @@ public enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            id: "0015-partners",
+            statements: [
+                // Partners that refer people (ACC-05): a name and the hash of their token, nothing else.
+                """
+                CREATE TABLE partners (
+                    name TEXT PRIMARY KEY,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                // A partner's referral codes and how many accounts were opened with each: a count, never who.
+                """
+                CREATE TABLE referral_codes (
+                    code TEXT PRIMARY KEY,
+                    partner TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    signups BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                "CREATE INDEX referral_codes_partner ON referral_codes (partner)",
+            ]
+        ),
     ]
 }
 

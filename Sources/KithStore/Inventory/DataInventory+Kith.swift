@@ -734,6 +734,16 @@ extension DataInventory {
             ]
         ),
         .technical(
+            "partners",
+            note: "ACC-05: partners that refer people (an offline store); a name and the hash of a token.",
+            columns: ["name", "secret_hash", "created_at"]
+        ),
+        .technical(
+            "referral_codes",
+            note: "ACC-05: a partner's referral codes and how many accounts each opened: a count, never who.",
+            columns: ["code", "partner", "created_at", "signups"]
+        ),
+        .technical(
             "kith_migrations",
             note: "Which schema migrations were applied, and when.",
             columns: ["id", "applied_at"]

@@ -153,6 +153,7 @@ struct ProcessingGate: Sendable {
             case .user(let user): actor = user == act.subject ? (subject ?? "user") : pseudonyms[user] ?? "erased"
             case .anonymous: actor = "anonymous"
             case .operator(let name): actor = "operator:\(name)"
+            case .partner(let name): actor = "partner:\(name)"
             case .system: actor = "system"
             }
             let basis: LegalBasis =

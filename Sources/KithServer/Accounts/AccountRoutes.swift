@@ -33,7 +33,7 @@ struct VerifyBody: StrictDecodable {
         if let noticeVersion, !(1...1_000_000).contains(noticeVersion) {
             throw KithError.invalid("noticeVersion", "There is no privacy notice with this version.")
         }
-        if let registrationLockPin, registrationLockPin.utf8.count > 64 {
+        if let registrationLockPin, registrationLockPin.unicodeScalars.count > 64 {
             throw KithError.invalid("registrationLockPin", "A registration-lock PIN is 6 to 12 digits.")
         }
         if let referralCode, referralCode.unicodeScalars.count > 64 {

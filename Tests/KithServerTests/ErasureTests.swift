@@ -144,6 +144,11 @@ struct ErasureTests {
             )
             #expect(entry.subject == nil && entry.evidence == ["deletion": deletion])
 
+            // The reads of her ID just now (her profile, by Bob) are counted, but her ID is stored nowhere.
+            try await app.services.reads?.synchronise()
+            let afterReads = try await scan.scan(for: forms)
+            #expect(afterReads.filter { !$0.kept } == [], "\(afterReads)")
+
             // The number is free: signing up with it opens a new, empty account.
             let back = try await app.signUp(ann.phone)
             #expect(back.user != ann.id)

@@ -9,8 +9,8 @@ import Testing
 @testable import KithStore
 
 /// The acceptance scenario of issue 14 at full size, through the public API only: a heavy user with a
-/// profile, consents, 5,000 contact edges, 1,000 connections, endorsements both ways and suggestions shown
-/// exports everything, deletes the account, and leaves nothing any store, scan or later answer can find.
+/// profile, consents, 5,000 contact edges, 1,000 connections, endorsements both ways, suggestions shown and
+/// an invitation exports everything, deletes the account, and leaves nothing any store, scan or later answer can find.
 @Suite("Data rights of a heavy user (DSR-01, DSR-04, ACC-10)")
 struct HeavyUserRightsTests {
     /// People around the heavy user: each is discoverable and has the heavy user's number in an upload.
@@ -126,6 +126,8 @@ struct HeavyUserRightsTests {
             #expect(try await app.suggestions(viewer).ids.contains(heavy.id))
             let secondBefore = try await app.call(.get, "/v1/me/network/second-degree", token: viewer.token)
             #expect(secondBefore.body.contains(heavy.id))
+            // An invitation of a friend who does not use Kith yet.
+            #expect(try await app.invite(heavy, "+8613900099999").sent?.status == .created)
 
             // The export holds it all, and verifies offline.
             let (document, statement) = try await app.export(heavy)
@@ -142,6 +144,7 @@ struct HeavyUserRightsTests {
             )
             #expect(peers.count == Self.connections)
             #expect(document.tables["endorsements"]?.count == 2 * Self.endorsements)
+            #expect(document.tables["invitations"]?.count == 1)
             #expect(document.tables["profiles"]?.first?["employer"] == .text("Kith Labs"))
             #expect((document.tables["consents"]?.count ?? 0) >= 3)
             #expect(document.log.entries.count > Self.crowd + Self.connections)

@@ -300,10 +300,16 @@ public final class ReadThrottle: Sendable {
             _ = try await RateLimiter.spend("reads:" + reader, limit: limit, cost: item.cost, store: store, on: sql)
         }
         for subject in item.fresh {
+            // A read of an ID that is no account (never was, or erased since: DSR-04) still counts towards
+            // the reader's distinct people, under a keyed digest: the store never keeps an erased person's ID.
+            let gone = "gone:" + store.vault.keyedDigest("read-subject", subject.rawValue)
             try await sql.raw(
                 """
                 INSERT INTO read_subjects (reader_id, subject_id, hour, read_at)
-                VALUES (\(bind: reader), \(bind: subject.rawValue), \(bind: item.hour), \(bind: now))
+                VALUES (\(bind: reader),
+                    CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = \(bind: subject.rawValue))
+                        THEN \(bind: subject.rawValue) ELSE \(bind: gone) END,
+                    \(bind: item.hour), \(bind: now))
                 ON CONFLICT (reader_id, subject_id, hour) DO NOTHING
                 """
             ).run()

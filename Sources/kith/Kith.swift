@@ -149,21 +149,34 @@ struct OperatorCommand: AsyncParsableCommand {
         var name: String
 
         func run() async throws {
-            let configuration = try await store.configuration()
-            let logger = makeLogger(configuration.logLevel)
-            let keys = try configuration.keys(logger: logger)
             let name = self.name
-            let credential = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
-                try await database.migrate(logger: logger)
-                return try await Operators(store: KithStore(database: database, keys: keys)).create(
+            try await createCredential(store, kind: "operator") { kithStore in
+                let credential = try await Operators(store: kithStore).create(
                     name: name,
                     initiation: Initiation(kind: .operatorCommand, action: "operatorCreate")
                 )
+                return (credential.name, credential.token)
             }
-            print("operator \(credential.name) created; its token, shown only now:")
-            print(credential.token)
         }
     }
+}
+
+/// Opens the store, runs `create` and prints the new credential's token, once (`kith operator create`,
+/// `kith partner create`): only its hash is stored.
+func createCredential(
+    _ options: StoreOptions,
+    kind: String,
+    _ create: @Sendable (KithStore) async throws -> (name: String, token: String)
+) async throws {
+    let configuration = try await options.configuration()
+    let logger = makeLogger(configuration.logLevel)
+    let keys = try configuration.keys(logger: logger)
+    let credential = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
+        try await database.migrate(logger: logger)
+        return try await create(KithStore(database: database, keys: keys))
+    }
+    print("\(kind) \(credential.name) created; its token, shown only now:")
+    print(credential.token)
 }
 
 /// `kith partner create` (ACC-05): a partner's credential, for the referral-code routes only.
@@ -185,19 +198,14 @@ struct PartnerCommand: AsyncParsableCommand {
         var name: String
 
         func run() async throws {
-            let configuration = try await store.configuration()
-            let logger = makeLogger(configuration.logLevel)
-            let keys = try configuration.keys(logger: logger)
             let name = self.name
-            let credential = try await withDatabase(url: configuration.databaseURL, logger: logger) { database in
-                try await database.migrate(logger: logger)
-                return try await Partners(store: KithStore(database: database, keys: keys)).create(
+            try await createCredential(store, kind: "partner") { kithStore in
+                let credential = try await Partners(store: kithStore).create(
                     name: name,
                     initiation: Initiation(kind: .operatorCommand, action: "partnerCreate")
                 )
+                return (credential.name, credential.token)
             }
-            print("partner \(credential.name) created; its token, shown only now:")
-            print(credential.token)
         }
     }
 }

@@ -540,6 +540,26 @@ public struct NumberSuppressions: Sendable {
         ).run()
     }
 
+    /// Suppresses a number at its holder's request that needs no code (a STOP reply, an invitation's
+    /// link), in one transaction with the anonymous act that honours it (CON-08); the entry names no one.
+    static func suppress(
+        _ phoneIndex: String,
+        detail: String,
+        initiation: Initiation,
+        store: KithStore,
+        on sql: any SQLDatabase
+    ) async throws {
+        let act = ProcessingAct(
+            purpose: .numberSuppression,
+            actor: .anonymous,
+            subject: nil,
+            initiation: initiation,
+            detail: detail
+        )
+        let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
+        try await suppress(phoneIndex, evidence: entry.reference, now: store.clock.nowMillis, on: sql)
+    }
+
     public func isSuppressed(_ phone: PhoneNumber) async throws -> Bool {
         let index = store.vault.blindIndex(phone)
         return try await store.database.read { sql in try await Self.isSuppressed(index, on: sql) }

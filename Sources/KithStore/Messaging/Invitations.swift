@@ -331,22 +331,19 @@ public struct Invitations: Sendable {
     /// - Throws: `not-found` (`linkCode`) for a link that is not an invitation of the window.
     public func optOut(linkCode: String, initiation: Initiation) async throws {
         let store = self.store
-        let act = ProcessingAct(
-            purpose: .numberSuppression,
-            actor: .anonymous,
-            subject: nil,
-            initiation: initiation,
-            detail: "number suppressed from an invitation's link"
-        )
-        let now = store.clock.nowMillis
         _ = try await store.database.transaction { sql in
             guard
                 let index = try await sql.raw(
                     "SELECT recipient_index FROM invitation_recipients WHERE link_code = \(bind: linkCode)"
                 ).first()?.decode(column: "recipient_index", as: String.self)
             else { throw KithError(.notFound, field: "linkCode", detail: "There is no such invitation.") }
-            let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
-            try await NumberSuppressions.suppress(index, evidence: entry.reference, now: now, on: sql)
+            try await NumberSuppressions.suppress(
+                index,
+                detail: "number suppressed from an invitation's link",
+                initiation: initiation,
+                store: store,
+                on: sql
+            )
         }
     }
 }
@@ -388,7 +385,6 @@ public struct InboundMessages: Sendable {
         guard Self.isStop(text) else { return false }
         let store = self.store
         let index = store.vault.blindIndex(phone)
-        let now = store.clock.nowMillis
         let account = try await store.database.read { sql in
             try await sql.raw("SELECT id FROM users WHERE phone_index = \(bind: index)").first()
                 .map { UserID(rawValue: try $0.decode(column: "id", as: String.self)) }
@@ -402,16 +398,14 @@ public struct InboundMessages: Sendable {
             }
             return true
         }
-        let act = ProcessingAct(
-            purpose: .numberSuppression,
-            actor: .anonymous,
-            subject: nil,
-            initiation: initiation,
-            detail: "number suppressed by a STOP reply"
-        )
         _ = try await store.database.transaction { sql in
-            let entry = try await ProcessingGate.record([act], store: store, on: sql)[0]
-            try await NumberSuppressions.suppress(index, evidence: entry.reference, now: now, on: sql)
+            try await NumberSuppressions.suppress(
+                index,
+                detail: "number suppressed by a STOP reply",
+                initiation: initiation,
+                store: store,
+                on: sql
+            )
         }
         return true
     }

@@ -40,10 +40,7 @@ public struct Operators: Sendable {
     /// - Returns: the credential, whose token is shown now and never again.
     /// - Throws: `invalid-field` (`name`) for a bad name; `conflict` when the name is taken.
     public func create(name: String, initiation: Initiation) async throws -> OperatorCredential {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-        guard (2...64).contains(name.count), name.allSatisfy(allowed.contains) else {
-            throw KithError.invalid("name", "An operator name has 2–64 characters from a–z, 0–9, '.', '_' and '-'.")
-        }
+        try Self.checkName(name, of: "An operator")
         let token = "kop_" + Random.token(32)
         let hash = Self.hash(token)
         let store = self.store
@@ -67,15 +64,38 @@ public struct Operators: Sendable {
 
     /// The operator behind a bearer token, or `nil`.
     public func authenticate(token: String) async throws -> String? {
-        guard token.hasPrefix("kop_") else { return nil }
-        let hash = Self.hash(token)
-        return try await store.database.read { sql in
-            try await sql.raw("SELECT name FROM operators WHERE secret_hash = \(bind: hash)").first()
-                .map { try $0.decode(column: "name", as: String.self) }
-        }
+        try await Self.name(forToken: token, prefix: "kop_", in: "operators", store: store)
     }
 
     static func hash(_ token: String) -> String { SHA256.hash(data: Array(token.utf8)).hexString }
+
+    /// The rule for the name of a principal that signs in apart from users (an operator, a partner):
+    /// `[a-z0-9._-]`, 2–64 characters, shown in what it does.
+    /// - Throws: `invalid-field` (`name`), the message starting with `what`.
+    static func checkName(_ name: String, of what: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+        guard (2...64).contains(name.count), name.allSatisfy(allowed.contains) else {
+            throw KithError.invalid("name", "\(what) name has 2–64 characters from a–z, 0–9, '.', '_' and '-'.")
+        }
+    }
+
+    /// The name in `table` (`name`, `secret_hash`) whose token is `token`, or `nil`; a token without
+    /// `prefix` is not even looked up.
+    static func name(
+        forToken token: String,
+        prefix: String,
+        in table: String,
+        store: KithStore
+    ) async throws
+        -> String?
+    {
+        guard token.hasPrefix(prefix) else { return nil }
+        let hash = Self.hash(token)
+        return try await store.database.read { sql in
+            try await sql.raw("SELECT name FROM \(ident: table) WHERE secret_hash = \(bind: hash)").first()
+                .map { try $0.decode(column: "name", as: String.self) }
+        }
+    }
 
     /// The evidence of one message, read by an operator: logged as an act of that operator about the
     /// message's subject (SEC-02) before it is handed over.

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import KithCore
 import SQLKit
@@ -26,17 +25,12 @@ public struct Partners: Sendable {
 
     public init(store: KithStore) { self.store = store }
 
-    static func hash(_ token: String) -> String { SHA256.hash(data: Array(token.utf8)).hexString }
-
     /// Creates a partner and logs it as a security event. - Returns: the credential, shown once.
     /// - Throws: `invalid-field` (`name`) for a bad name; `conflict` when the name is taken.
     public func create(name: String, initiation: Initiation) async throws -> PartnerCredential {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-        guard (2...64).contains(name.count), name.allSatisfy(allowed.contains) else {
-            throw KithError.invalid("name", "A partner name has 2–64 characters from a–z, 0–9, '.', '_' and '-'.")
-        }
+        try Operators.checkName(name, of: "A partner")
         let token = "kpt_" + Random.token(32)
-        let hash = Self.hash(token)
+        let hash = Operators.hash(token)
         let store = self.store
         let act = ProcessingAct(
             purpose: .securityLog,
@@ -58,12 +52,7 @@ public struct Partners: Sendable {
 
     /// The partner behind a bearer token, or `nil`.
     public func authenticate(token: String) async throws -> String? {
-        guard token.hasPrefix("kpt_") else { return nil }
-        let hash = Self.hash(token)
-        return try await store.database.read { sql in
-            try await sql.raw("SELECT name FROM partners WHERE secret_hash = \(bind: hash)").first()
-                .map { try $0.decode(column: "name", as: String.self) }
-        }
+        try await Operators.name(forToken: token, prefix: "kpt_", in: "partners", store: store)
     }
 
     /// A new referral code of `partner`.

@@ -297,7 +297,9 @@ public struct PhoneAccounts: Sendable {
         kind: VerificationKind,
         initiation: Initiation,
         then:
-            @Sendable (any SQLDatabase, _ phoneIndex: String, _ phoneCipher: String, _ owner: String?, _ now: Int64)
+            @escaping @Sendable (
+                any SQLDatabase, _ phoneIndex: String, _ phoneCipher: String, _ owner: String?, _ now: Int64
+            )
             async throws -> T
     ) async throws -> T {
         let store = self.store

@@ -17,30 +17,45 @@ import VaporCSQLite
 /// second of one without. A read that scans a table instead goes to the thread-pool connections
 /// (``KithDatabase/scan(_:)``), so it never holds an event loop for long.
 ///
-/// One task at a time (``SQLiteReaders`` lends it); WAL mode lets it read beside the writer.
+/// One task at a time (``SQLiteReaders`` lends it); WAL mode lets it read beside the writer. The writer
+/// is one too, on a thread of its own (``SQLiteWriter``).
 final class InlineSQLiteConnection: @unchecked Sendable {
     // SAFETY: `handle` and `statements` are used by one task at a time: ``SQLiteReaders`` lends the
-    // connection to one borrower and takes it back before lending it again.
+    // connection to one borrower and takes it back before lending it again; ``SQLiteWriter`` holds its
+    // lock while it uses its connection.
     private var handle: OpaquePointer?
     /// Prepared statements by SQL text, each with its result columns.
     private var statements: [String: (statement: OpaquePointer, columns: InlineSQLiteRow.Columns)] = [:]
     /// Prepared statements kept at most; the cache starts again when full.
     static let statementCapacity = 256
 
-    init(path: String) throws {
+    /// Opens `path` (`:memory:` for a database of this connection only).
+    ///
+    /// - Parameter writes: Whether this is the store's one write connection (it creates the file and sets
+    ///   the journal up); otherwise only reads run here.
+    init(path: String, writes: Bool = false) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let flags =
+            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | (writes ? SQLITE_OPEN_CREATE : 0)
         let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard opened == SQLITE_OK, let handle else {
             sqlite_nio_sqlite3_close(handle)
             throw Self.error(opened)
         }
         self.handle = handle
-        // Only reads run here; the same memory map and page cache as the thread-pool connections.
-        for pragma in [
-            "PRAGMA query_only=1", "PRAGMA busy_timeout=5000", "PRAGMA mmap_size=2147418112",
-            "PRAGMA cache_size=-131072",
-        ] {
+        // Contact discovery confirms its candidates by random lookups in the phone_index B-tree of every
+        // account: read the file through a memory map (up to SQLite's 2 GiB cap) and keep 128 MiB of pages
+        // per connection, rather than a pread per page through the default 2 MiB cache.
+        let shared = ["PRAGMA busy_timeout=5000", "PRAGMA mmap_size=2147418112", "PRAGMA cache_size=-131072"]
+        let own =
+            writes
+            ? [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                // Deleted rows are overwritten with zeros, not left in free pages of the file (DSR-04): an
+                // erased person is not in the bytes of the store either.
+                "PRAGMA secure_delete=ON",
+            ] : ["PRAGMA query_only=1"]
+        for pragma in own + shared {
             try run(pragma, binds: []) { _ in }
         }
     }

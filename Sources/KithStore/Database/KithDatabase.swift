@@ -27,12 +27,12 @@ public final class KithDatabase: Service, Sendable {
 
     private enum Engine: Sendable {
         /// `checkpointer` copies the WAL back into the database beside the writer (file databases only).
-        /// `readers` run a request's reads on its own thread (`nil` for `:memory:`); `scanner` reads what
-        /// may take long, on NIO's thread pool.
+        /// `readers` run a request's reads on its own thread; `scanner` reads what may take long, on NIO's
+        /// thread pool. A `:memory:` database has neither: everything runs on the writer's connection.
         case sqlite(
-            writer: SQLiteHandle,
+            writer: SQLiteWriter,
             readers: SQLiteReaders?,
-            scanner: SQLiteHandle,
+            scanner: SQLiteHandle?,
             checkpointer: SQLiteHandle?
         )
         case postgres(PostgresClient)
@@ -57,13 +57,13 @@ public final class KithDatabase: Service, Sendable {
         }
         var path = String(url.dropFirst("sqlite:".count))
         if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
-        let writer = try await SQLiteHandle.open(path: path, logger: Self.driverLogger(logger))
+        let writer = try SQLiteWriter(path: path)
         // Readers: a few connections on the requests' own threads, so concurrent requests read side by side
         // in WAL mode without a thread switch per statement; `:memory:` has one connection for everything.
         guard path != ":memory:" else {
             return KithDatabase(
                 backend: .sqlite,
-                engine: .sqlite(writer: writer, readers: nil, scanner: writer, checkpointer: nil)
+                engine: .sqlite(writer: writer, readers: nil, scanner: nil, checkpointer: nil)
             )
         }
         var readers: [InlineSQLiteConnection] = []
@@ -145,7 +145,7 @@ public final class KithDatabase: Service, Sendable {
         if case .sqlite(let writer, let readers, let scanner, let checkpointer) = engine {
             await checkpointer?.close()
             await readers?.close()
-            if scanner !== writer { await scanner.close() }
+            await scanner?.close()
             await writer.close()
         }
     }
@@ -158,8 +158,10 @@ public final class KithDatabase: Service, Sendable {
             switch engine {
             case .sqlite(_, let readers?, _, _):
                 return try await readers.withReader { try await body($0) }
-            case .sqlite(_, nil, let scanner, _):
+            case .sqlite(_, nil, let scanner?, _):
                 return try await scanner.exclusive { try await body($0) }
+            case .sqlite(let writer, nil, nil, _):
+                return try await writer.exclusive { try await body($0) }
             case .postgres(let client):
                 return try await client.withConnection { try await body($0.sql(queryLogLevel: nil)) }
             }
@@ -173,8 +175,10 @@ public final class KithDatabase: Service, Sendable {
     func scan<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
-            case .sqlite(_, _, let scanner, _):
+            case .sqlite(_, _, let scanner?, _):
                 return try await scanner.exclusive { try await body($0) }
+            case .sqlite(let writer, _, nil, _):
+                return try await writer.exclusive { try await body($0) }
             case .postgres(let client):
                 return try await client.withConnection { try await body($0.sql(queryLogLevel: nil)) }
             }
@@ -214,23 +218,14 @@ public final class KithDatabase: Service, Sendable {
     /// Runs `body` in one transaction: everything it writes commits together or not at all.
     ///
     /// On SQLite the transaction is `BEGIN IMMEDIATE` on the single writer connection, so writes are
-    /// serialised. On PostgreSQL it is a `READ COMMITTED` transaction on a pooled connection; code that
+    /// serialised, and transactions that wait for the writer commit together, each in a savepoint of one
+    /// transaction (``SQLiteWriter``). On PostgreSQL it is a `READ COMMITTED` transaction on a pooled connection; code that
     /// needs a serial order takes a row lock (see ``ProcessingLog``).
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
             case .sqlite(let writer, _, _, _):
-                return try await writer.exclusive { sql in
-                    try await sql.raw("BEGIN IMMEDIATE").run()
-                    do {
-                        let result = try await body(sql)
-                        try await sql.raw("COMMIT").run()
-                        return result
-                    } catch {
-                        try? await sql.raw("ROLLBACK").run()
-                        throw error
-                    }
-                }
+                return try await writer.transaction(body)
             case .postgres(let client):
                 return try await client.withConnection { connection in
                     let sql = connection.sql(queryLogLevel: nil)

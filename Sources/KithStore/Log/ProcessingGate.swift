@@ -25,7 +25,7 @@ struct ProcessingGate: Sendable {
     /// - Throws: ``KithError/Code/consentRequired`` when the basis is missing.
     func perform<T: Sendable>(
         _ act: ProcessingAct,
-        _ work: @Sendable (any SQLDatabase) async throws -> (T, detail: String?, related: [LoggedAct])
+        _ work: @escaping @Sendable (any SQLDatabase) async throws -> (T, detail: String?, related: [LoggedAct])
     ) async throws -> (T, ProcessingEntry) {
         let store = self.store
         return try await store.database.transaction { sql in
@@ -52,7 +52,7 @@ struct ProcessingGate: Sendable {
     /// ``perform(_:_:)`` for work that returns its own detail but no other acts.
     func perform<T: Sendable>(
         _ act: ProcessingAct,
-        _ work: @Sendable (any SQLDatabase) async throws -> (T, detail: String?)
+        _ work: @escaping @Sendable (any SQLDatabase) async throws -> (T, detail: String?)
     ) async throws -> (T, ProcessingEntry) {
         try await perform(act) { sql in
             let (result, detail) = try await work(sql)
@@ -63,7 +63,7 @@ struct ProcessingGate: Sendable {
     /// ``perform(_:_:)`` for work that needs no replacement detail.
     func perform<T: Sendable>(
         _ act: ProcessingAct,
-        _ work: @Sendable (any SQLDatabase) async throws -> T
+        _ work: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> (T, ProcessingEntry) {
         try await perform(act) { sql in (try await work(sql), detail: nil, related: []) }
     }

@@ -220,7 +220,7 @@ public struct Invitations: Sendable {
                     detail: "The text would differ from the one previewed; preview again."
                 )
             }
-            try await RateLimiter.take(
+            _ = try await RateLimiter.take(
                 "invitations:" + user.rawValue,
                 limit: policy.perInviter,
                 store: store,

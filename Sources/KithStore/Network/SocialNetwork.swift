@@ -250,7 +250,7 @@ public struct SocialNetwork: Sendable {
         _ initiation: Initiation,
         about related: UserID? = nil,
         withheld: String? = nil,
-        _ work: @Sendable (any SQLDatabase, Int64) async throws -> T
+        _ work: @escaping @Sendable (any SQLDatabase, Int64) async throws -> T
     ) async throws -> T {
         try await writeAbout(actor, detail, initiation, withheld: withheld) { sql, now in
             (try await work(sql, now), related)
@@ -266,7 +266,7 @@ public struct SocialNetwork: Sendable {
         _ detail: String,
         _ initiation: Initiation,
         withheld: String? = nil,
-        _ work: @Sendable (any SQLDatabase, Int64) async throws -> (T, about: UserID?)
+        _ work: @escaping @Sendable (any SQLDatabase, Int64) async throws -> (T, about: UserID?)
     ) async throws -> T {
         let now = store.clock.nowMillis
         let act = ProcessingAct.own(.socialNetwork, by: actor, initiation: initiation, detail: detail)

@@ -11,12 +11,14 @@ import NIOPosix
 /// `swift_task_switch`, a fifth of the request's time. A task that prefers this executor runs its jobs
 /// as generic work with this task executor, so those hops are no switch at all; the task leaves the
 /// loop only where it really waits (a write transaction, PostgreSQL, a group commit).
-final class EventLoopTaskExecutor: TaskExecutor {
-    let loop: any EventLoop
+///
+/// SQLite's writer runs its transactions on a loop of its own through one of these (``SQLiteWriter``).
+public final class EventLoopTaskExecutor: TaskExecutor {
+    public let loop: any EventLoop
 
-    init(loop: any EventLoop) { self.loop = loop }
+    public init(loop: any EventLoop) { self.loop = loop }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         loop.execute { job.runSynchronously(on: executor) }
@@ -27,7 +29,7 @@ final class EventLoopTaskExecutor: TaskExecutor {
         .map { EventLoopTaskExecutor(loop: $0) }
 
     /// The executor of the event loop running the caller, if it runs on one of the singleton group's.
-    static var current: EventLoopTaskExecutor? {
+    public static var current: EventLoopTaskExecutor? {
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
         return executors.first { $0.loop === loop }
     }

@@ -42,9 +42,8 @@ final class SQLiteWriter: Sendable {
     /// Runs `body` in a transaction, committed with the transactions that queued beside it: everything it
     /// writes commits together or not at all, and it returns once committed.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let output = try await commits.submit({ sql in try await body(sql) }) { members in
-            await self.commit(members)
-        }
+        let member: Member = { sql in try await body(sql) }
+        let output = try await commits.submit(member) { members in await self.commit(members) }
         guard let output = output as? T else {
             throw KithError(.internalError, detail: "The store refused the operation; nothing was changed.")
         }

@@ -125,7 +125,7 @@ struct DiscoveryBench: AsyncParsableCommand {
                 let begin = DispatchTime.now().uptimeNanoseconds
                 let indexer = vault.blindIndexer()
                 for text in numbers {
-                    if case .success(let phone) = PhoneNumber.parse(text, defaultRegion: .cn) {
+                    if case .success(let phone) = PhoneNumber.parseMobile(text, defaultRegion: .cn) {
                         checksum ^= indexer.index(phone).prefix
                     }
                 }
@@ -140,7 +140,7 @@ struct DiscoveryBench: AsyncParsableCommand {
                 let numbers = upload()
                 let begin = DispatchTime.now().uptimeNanoseconds
                 for text in numbers {
-                    if case .success(let phone) = PhoneNumber.parse(text, defaultRegion: .cn) {
+                    if case .success(let phone) = PhoneNumber.parseMobile(text, defaultRegion: .cn) {
                         checksum ^= UInt64(phone.e164.utf8.count)
                     }
                 }

@@ -151,7 +151,7 @@ struct ContractBoundsTests {
             let padded = try await app.call(
                 .post,
                 "/v1/auth/verifications",
-                json: ["phone": "+8613900139079" + String(repeating: " ", count: 20)]
+                json: ["phone": "+8613900139079" + String(repeating: " ", count: 60)]
             )
             #expect(padded.status == .unprocessableContent)
             #expect(padded.string("field") == "phone")

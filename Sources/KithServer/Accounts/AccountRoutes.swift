@@ -8,8 +8,8 @@ struct StartVerificationBody: StrictDecodable {
     var phone: String
 
     func validate() throws {
-        guard phone.unicodeScalars.count <= 32 else {
-            throw KithError.invalid("phone", "A phone number has at most 32 characters.")
+        guard phone.unicodeScalars.count <= 64 else {
+            throw KithError.invalid("phone", "A phone number has at most 64 characters.")
         }
     }
 }

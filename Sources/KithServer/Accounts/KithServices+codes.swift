@@ -2,7 +2,8 @@ import KithCore
 import KithStore
 
 extension KithServices {
-    /// Sends a one-time code to a number the caller gave: parse, then let the code limits decide (per
+    /// Sends a one-time code to a number the caller gave: parse (a mobile number only, refused before any
+    /// limit is charged or anything sent: ACC-12), then let the code limits decide (per
     /// client address and network, per number, the pumping guard: ``CodeSendingPolicy``), log the act
     /// and send with its evidence (GEN-08, ACC-12, MSG-04). Shared by sign-in and by a non-user's number
     /// opt-out (CON-08).
@@ -17,7 +18,7 @@ extension KithServices {
         operation: String
     ) async throws -> VerificationStarted {
         let phone: PhoneNumber
-        switch PhoneNumber.parse(text, defaultRegion: defaultRegion) {
+        switch PhoneNumber.parseMobile(text, defaultRegion: defaultRegion) {
         case .success(let parsed): phone = parsed
         case .failure(let failure):
             throw KithError.invalid("phone", "This is not a phone number we can send a code to (\(failure.rawValue)).")

@@ -112,7 +112,10 @@ public struct KithConfiguration: Sendable {
         logSigningKey = kith.string(forKey: "log.signing.key", isSecret: true)
         let region = kith.string(forKey: "default.region", default: "CN")
         guard let parsedRegion = PhoneNumber.Region(code: region) else {
-            throw KithError.invalid("KITH_DEFAULT_REGION", "Use one of: CN, HK, TW, US, GB, DE, SG.")
+            throw KithError.invalid(
+                "KITH_DEFAULT_REGION",
+                "Use an ISO 3166 region code libphonenumber \(PhoneNumber.metadataRelease) knows (CN, MO, JP, …)."
+            )
         }
         defaultRegion = parsedRegion
         maxBodyBytes = kith.int(forKey: "max.body.bytes", default: maxBodyBytes)

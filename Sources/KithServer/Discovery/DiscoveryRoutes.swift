@@ -12,11 +12,11 @@ struct UploadContactsBody: StrictDecodable {
         guard numbers.count <= 10_000, (previousNumbers?.count ?? 0) <= 10_000 else {
             throw KithError.invalid("numbers", "Upload at most 10,000 numbers per list.")
         }
-        if let position = numbers.firstIndex(where: { $0.unicodeScalars.count > 40 }) {
-            throw KithError.invalid("numbers[\(position)]", "An entry has at most 40 characters.")
+        if let position = numbers.firstIndex(where: { $0.unicodeScalars.count > 64 }) {
+            throw KithError.invalid("numbers[\(position)]", "An entry has at most 64 characters.")
         }
-        if let position = previousNumbers?.firstIndex(where: { $0.unicodeScalars.count > 40 }) {
-            throw KithError.invalid("previousNumbers[\(position)]", "An entry has at most 40 characters.")
+        if let position = previousNumbers?.firstIndex(where: { $0.unicodeScalars.count > 64 }) {
+            throw KithError.invalid("previousNumbers[\(position)]", "An entry has at most 64 characters.")
         }
         if let recheckToken, recheckToken.unicodeScalars.count > 128 {
             throw KithError.invalid("recheckToken", "This is not a recheck token.")

@@ -11,8 +11,8 @@ struct PreviewInvitationBody: StrictDecodable {
     var channel: String?
 
     func validate() throws {
-        guard phone.unicodeScalars.count <= 32 else {
-            throw KithError.invalid("phone", "A phone number has at most 32 characters.")
+        guard phone.unicodeScalars.count <= 64 else {
+            throw KithError.invalid("phone", "A phone number has at most 64 characters.")
         }
         if let channel, InvitationChannel(rawValue: channel) == nil {
             throw KithError.invalid("channel", "Use share or sms.")
@@ -47,8 +47,8 @@ struct InboundMessageBody: StrictDecodable {
     var text: String
 
     func validate() throws {
-        guard from.unicodeScalars.count <= 32 else {
-            throw KithError.invalid("from", "A phone number has at most 32 characters.")
+        guard from.unicodeScalars.count <= 64 else {
+            throw KithError.invalid("from", "A phone number has at most 64 characters.")
         }
         guard text.unicodeScalars.count <= 1600 else { throw KithError.invalid("text", "At most 1,600 characters.") }
     }
@@ -101,7 +101,8 @@ struct InvitationRoutes {
         api.add(.post, "/v1/me/invitations/previews", "previewInvitation") { request, context in
             let user = try context.requireUser().user
             let body = try await request.decodeStrict(PreviewInvitationBody.self, context: context, maxBytes: 4096)
-            guard case .success(let phone) = PhoneNumber.parse(body.phone, defaultRegion: services.defaultRegion) else {
+            guard case .success(let phone) = PhoneNumber.parseMobile(body.phone, defaultRegion: services.defaultRegion)
+            else {
                 throw KithError.invalid("phone", "This is not a phone number we can invite.")
             }
             let preview = try await services.invitations.preview(
@@ -144,7 +145,9 @@ struct InvitationRoutes {
                 throw KithError(.unauthenticated, detail: "The message is not signed with the provider's secret.")
             }
             let body = try InboundMessageBody.decodeStrict(from: data)
-            guard case .success(let phone) = PhoneNumber.parse(body.from, defaultRegion: services.defaultRegion) else {
+            // A STOP is honoured from any number the provider names, even one the metadata does not know.
+            let parsed = PhoneNumber.parse(body.from, defaultRegion: services.defaultRegion)
+            guard case .success(let phone) = parsed.flatMapError({ _ in PhoneNumber.parseE164(body.from) }) else {
                 throw KithError.invalid("from", "This is not a phone number.")
             }
             try await services.inbound.receive(

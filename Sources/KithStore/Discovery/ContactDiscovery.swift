@@ -331,7 +331,9 @@ public struct ContactDiscovery: Sendable {
         let indexer = store.vault.blindIndexer()
         for (source, list) in [(ContactMatch.Source.previousNumbers, previousNumbers), (.numbers, numbers)] {
             for (position, text) in list.enumerated() {
-                switch PhoneNumber.parse(text, defaultRegion: region) {
+                // A number that cannot be an account's (invalid, or no text message reaches it) is dropped
+                // here like a number of no one's: it leaves no trace (CON-03).
+                switch PhoneNumber.parseMobile(text, defaultRegion: region) {
                 case .success(let phone): entries.append((source, position, indexer.index(phone)))
                 case .failure(let reason): invalid.append(InvalidEntry(source: source, index: position, reason: reason))
                 }

@@ -1,0 +1,471 @@
+/// A regular expression in the small dialect libphonenumber's metadata and parser are written in, matched
+/// with the semantics of the Java and Python engines libphonenumber runs on: the leftmost alternative
+/// first, greedy quantifiers, backtracking, numbered capturing groups.
+///
+/// The dialect: literals, `\d` (any Unicode decimal digit), `.`, classes (`[0-35-9]`, `[^#]`, escapes
+/// inside), groups `( )` and `(?: )`, `|`, the quantifiers `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}`, and `$`.
+/// It is compiled once into a program for a backtracking machine: a national number is ten-odd digits and
+/// the patterns are tries of digit classes, so a match is a few dozen steps and allocates nothing.
+struct PhonePattern: Sendable {
+    enum Failure: Error, Equatable { case syntax(String) }
+
+    fileprivate enum Operation: UInt8 {
+        /// One ASCII digit whose bit is set in `a`.
+        case digit
+        /// One scalar of `classes[a]`.
+        case scalar
+        /// Try `a`, then `b`.
+        case split
+        case jump
+        /// Record the position in capture slot `a`.
+        case save
+        /// Succeed only at the end of the input.
+        case end
+        case match
+    }
+
+    fileprivate struct Instruction: Sendable {
+        var operation: Operation
+        var a: Int32 = 0
+        var b: Int32 = 0
+    }
+
+    private var program: [Instruction] = []
+    private var classes: [ScalarClass] = []
+    /// Capturing groups, numbered from 1 as in the pattern.
+    let groupCount: Int
+
+    init(_ pattern: String, caseInsensitive: Bool = false) throws(Failure) {
+        var parser = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
+        let tree = try parser.parseAlternation()
+        guard parser.position == parser.scalars.count else { throw .syntax("unbalanced ')'") }
+        groupCount = parser.groupCount
+        var compiler = Compiler()
+        compiler.emit(tree)
+        compiler.program.append(Instruction(operation: .match))
+        program = compiler.program
+        classes = compiler.classes
+    }
+
+    /// Whether the whole of `input` matches (Java's `matches`, Python's `fullmatch`).
+    func matchesWhole(_ input: UnsafeBufferPointer<UInt32>) -> Bool {
+        var captures = CaptureSlots()
+        return run(input, from: 0, whole: true, captures: &captures) != nil
+    }
+
+    /// Whether the whole of a string of ASCII digits matches.
+    func matchesWhole(digits: [UInt32]) -> Bool {
+        digits.withUnsafeBufferPointer { matchesWhole($0) }
+    }
+
+    /// The end of the match that starts at `start` (Java's `lookingAt`, Python's `match`), with the
+    /// capturing groups' ranges in `captures` (`-1` where a group took no part).
+    func matchPrefix(_ input: UnsafeBufferPointer<UInt32>, from start: Int = 0, captures: inout CaptureSlots) -> Int? {
+        captures = CaptureSlots()
+        return run(input, from: start, whole: false, captures: &captures)
+    }
+
+    /// Whether some prefix of `input` matches.
+    func matchesPrefix(_ input: UnsafeBufferPointer<UInt32>) -> Bool {
+        var captures = CaptureSlots()
+        return run(input, from: 0, whole: false, captures: &captures) != nil
+    }
+
+    /// The first position from which the pattern matches up to the end of the input, and that match's
+    /// groups (Python's `search` of a pattern that ends in `$`).
+    func searchSuffix(_ input: UnsafeBufferPointer<UInt32>, captures: inout CaptureSlots) -> Int? {
+        for start in 0...input.count {
+            captures = CaptureSlots()
+            if run(input, from: start, whole: true, captures: &captures) != nil { return start }
+        }
+        return nil
+    }
+
+    private func run(
+        _ input: UnsafeBufferPointer<UInt32>,
+        from start: Int,
+        whole: Bool,
+        captures: inout CaptureSlots
+    )
+        -> Int?
+    {
+        program.withUnsafeBufferPointer { program in
+            var machine = Machine(program: program, classes: classes, input: input, whole: whole)
+            let end = machine.run(pc: 0, sp: start)
+            if end != nil { captures = machine.captures }
+            return end
+        }
+    }
+}
+
+/// Capture positions of up to seven groups: slot `2k` the start of group `k`, `2k + 1` its end.
+struct CaptureSlots: Sendable {
+    var slots:
+        (
+            Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
+            Int32, Int32
+        ) = (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+
+    static let count = 16
+
+    subscript(slot: Int) -> Int32 {
+        get { withUnsafeBytes(of: slots) { $0.load(fromByteOffset: slot * 4, as: Int32.self) } }
+        set {
+            withUnsafeMutableBytes(of: &slots) { $0.storeBytes(of: newValue, toByteOffset: slot * 4, as: Int32.self) }
+        }
+    }
+
+    /// The range group `group` (from 1) matched, if it took part.
+    func range(ofGroup group: Int) -> Range<Int>? {
+        guard 2 * group + 1 < Self.count else { return nil }
+        let start = self[2 * group]
+        let end = self[2 * group + 1]
+        guard start >= 0, end >= start else { return nil }
+        return Int(start)..<Int(end)
+    }
+}
+
+/// A set of Unicode scalars: ASCII digits as a bit mask, the rest as ranges.
+private struct ScalarClass: Sendable {
+    var digitMask: UInt16 = 0
+    var anyDecimalDigit = false
+    var ranges: [ClosedRange<UInt32>] = []
+    var negated = false
+
+    var isDigitsOnly: Bool { !negated && !anyDecimalDigit && ranges.isEmpty }
+
+    mutating func insert(_ range: ClosedRange<UInt32>, caseInsensitive: Bool) {
+        let digits: ClosedRange<UInt32> = 0x30...0x39
+        if range.overlaps(digits) {
+            for digit in range.clamped(to: digits) { digitMask |= 1 << (digit - 0x30) }
+        }
+        if range.lowerBound < digits.lowerBound { ranges.append(range.lowerBound...min(range.upperBound, 0x2F)) }
+        if range.upperBound > digits.upperBound { ranges.append(max(range.lowerBound, 0x3A)...range.upperBound) }
+        guard caseInsensitive, range.count <= 64 else { return }
+        for value in range {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            for variant in [scalar.properties.lowercaseMapping, scalar.properties.uppercaseMapping] {
+                let scalars = variant.unicodeScalars
+                if scalars.count == 1, let other = scalars.first?.value, other != value { ranges.append(other...other) }
+            }
+        }
+    }
+
+    func contains(_ value: UInt32) -> Bool {
+        let found: Bool
+        if value &- 0x30 < 10 {
+            found = digitMask & (1 << (value &- 0x30)) != 0
+        } else if anyDecimalDigit, let scalar = Unicode.Scalar(value), scalar.properties.numericType == .decimal {
+            found = true
+        } else {
+            found = ranges.contains { $0.contains(value) }
+        }
+        return found != negated
+    }
+}
+
+private indirect enum Node {
+    case empty
+    case scalars(ScalarClass)
+    case sequence([Node])
+    case alternation([Node])
+    case group(Node, capture: Int?)
+    case repetition(Node, min: Int, max: Int?)
+    case end
+}
+
+private struct Parser {
+    let scalars: [Unicode.Scalar]
+    let caseInsensitive: Bool
+    var position = 0
+    var groupCount = 0
+
+    init(scalars: [Unicode.Scalar], caseInsensitive: Bool) {
+        self.scalars = scalars
+        self.caseInsensitive = caseInsensitive
+    }
+
+    var next: Unicode.Scalar? { position < scalars.count ? scalars[position] : nil }
+
+    mutating func parseAlternation() throws(PhonePattern.Failure) -> Node {
+        var branches = [try parseSequence()]
+        while next == "|" {
+            position += 1
+            branches.append(try parseSequence())
+        }
+        return branches.count == 1 ? branches[0] : .alternation(branches)
+    }
+
+    mutating func parseSequence() throws(PhonePattern.Failure) -> Node {
+        var items: [Node] = []
+        while let scalar = next, scalar != "|", scalar != ")" {
+            var atom = try parseAtom()
+            while let quantifier = try parseQuantifier() {
+                atom = .repetition(atom, min: quantifier.min, max: quantifier.max)
+            }
+            items.append(atom)
+        }
+        return items.count == 1 ? items[0] : (items.isEmpty ? .empty : .sequence(items))
+    }
+
+    mutating func parseQuantifier() throws(PhonePattern.Failure) -> (min: Int, max: Int?)? {
+        guard let scalar = next else { return nil }
+        switch scalar {
+        case "?":
+            position += 1
+            return (0, 1)
+        case "*":
+            position += 1
+            return (0, nil)
+        case "+":
+            position += 1
+            return (1, nil)
+        case "{":
+            position += 1
+            let low = try parseNumber()
+            var high: Int? = low
+            if next == "," {
+                position += 1
+                high = next == "}" ? nil : try parseNumber()
+            }
+            guard next == "}" else { throw .syntax("unclosed '{'") }
+            position += 1
+            if let high, high < low { throw .syntax("{n,m} with m < n") }
+            return (low, high)
+        default:
+            return nil
+        }
+    }
+
+    mutating func parseNumber() throws(PhonePattern.Failure) -> Int {
+        var value = 0
+        var digits = 0
+        while let scalar = next, (0x30...0x39).contains(scalar.value) {
+            value = value * 10 + Int(scalar.value - 0x30)
+            digits += 1
+            position += 1
+        }
+        guard digits > 0, value <= 64 else { throw .syntax("bad count in {}") }
+        return value
+    }
+
+    mutating func parseAtom() throws(PhonePattern.Failure) -> Node {
+        guard let scalar = next else { throw .syntax("unexpected end") }
+        position += 1
+        switch scalar {
+        case "(":
+            var capture: Int?
+            if next == "?" {
+                guard position + 1 < scalars.count, scalars[position + 1] == ":" else {
+                    throw .syntax("only (?: groups")
+                }
+                position += 2
+            } else {
+                groupCount += 1
+                capture = groupCount
+            }
+            let inner = try parseAlternation()
+            guard next == ")" else { throw .syntax("unclosed '('") }
+            position += 1
+            return .group(inner, capture: capture)
+        case "[":
+            return .scalars(try parseClass())
+        case "\\":
+            return .scalars(try parseEscape())
+        case ".":
+            var any = ScalarClass()
+            any.negated = true
+            return .scalars(any)
+        case "$":
+            return .end
+        case "^", "*", "+", "?", "{", ")", "|":
+            throw .syntax("unexpected '\(scalar)'")
+        default:
+            var single = ScalarClass()
+            single.insert(scalar.value...scalar.value, caseInsensitive: caseInsensitive)
+            return .scalars(single)
+        }
+    }
+
+    mutating func parseEscape() throws(PhonePattern.Failure) -> ScalarClass {
+        guard let scalar = next else { throw .syntax("trailing '\\'") }
+        position += 1
+        var result = ScalarClass()
+        if scalar == "d" {
+            result.digitMask = 0x3FF
+            result.anyDecimalDigit = true
+        } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+            throw .syntax("unsupported escape")
+        } else {
+            result.insert(scalar.value...scalar.value, caseInsensitive: caseInsensitive)
+        }
+        return result
+    }
+
+    mutating func parseClass() throws(PhonePattern.Failure) -> ScalarClass {
+        var result = ScalarClass()
+        if next == "^" {
+            result.negated = true
+            position += 1
+        }
+        var first = true
+        while let scalar = next, scalar != "]" || first {
+            first = false
+            position += 1
+            var low = scalar
+            if scalar == "\\" {
+                guard let escaped = next else { throw .syntax("trailing '\\'") }
+                position += 1
+                if escaped == "d" {
+                    result.digitMask = 0x3FF
+                    result.anyDecimalDigit = true
+                    continue
+                }
+                low = escaped
+            }
+            if next == "-", position + 1 < scalars.count, scalars[position + 1] != "]" {
+                position += 1
+                var high = scalars[position]
+                position += 1
+                if high == "\\", let escaped = next {
+                    position += 1
+                    high = escaped
+                }
+                guard high.value >= low.value else { throw .syntax("reversed range") }
+                result.insert(low.value...high.value, caseInsensitive: caseInsensitive)
+            } else {
+                result.insert(low.value...low.value, caseInsensitive: caseInsensitive)
+            }
+        }
+        guard next == "]" else { throw .syntax("unclosed '['") }
+        position += 1
+        return result
+    }
+}
+
+private struct Compiler {
+    var program: [PhonePattern.Instruction] = []
+    var classes: [ScalarClass] = []
+
+    mutating func emit(_ node: Node) {
+        switch node {
+        case .empty:
+            break
+        case .scalars(let scalarClass):
+            if scalarClass.isDigitsOnly {
+                program.append(.init(operation: .digit, a: Int32(scalarClass.digitMask)))
+            } else {
+                classes.append(scalarClass)
+                program.append(.init(operation: .scalar, a: Int32(classes.count - 1)))
+            }
+        case .sequence(let items):
+            for item in items { emit(item) }
+        case .alternation(let branches):
+            var jumpsToEnd: [Int] = []
+            for (index, branch) in branches.enumerated() {
+                if index < branches.count - 1 {
+                    let split = program.count
+                    program.append(.init(operation: .split, a: Int32(split + 1)))
+                    emit(branch)
+                    jumpsToEnd.append(program.count)
+                    program.append(.init(operation: .jump))
+                    program[split].b = Int32(program.count)
+                } else {
+                    emit(branch)
+                }
+            }
+            for jump in jumpsToEnd { program[jump].a = Int32(program.count) }
+        case .group(let inner, let capture):
+            if let capture { program.append(.init(operation: .save, a: Int32(2 * capture))) }
+            emit(inner)
+            if let capture { program.append(.init(operation: .save, a: Int32(2 * capture + 1))) }
+        case .repetition(let inner, let min, let max):
+            for _ in 0..<min { emit(inner) }
+            if let max {
+                // Greedy optional copies, nested: (e(e(e)?)?)?
+                var splits: [Int] = []
+                for _ in min..<max {
+                    splits.append(program.count)
+                    program.append(.init(operation: .split, a: Int32(program.count + 1)))
+                    emit(inner)
+                }
+                for split in splits { program[split].b = Int32(program.count) }
+            } else {
+                let loop = program.count
+                program.append(.init(operation: .split, a: Int32(loop + 1)))
+                emit(inner)
+                program.append(.init(operation: .jump, a: Int32(loop)))
+                program[loop].b = Int32(program.count)
+            }
+        case .end:
+            program.append(.init(operation: .end))
+        }
+    }
+}
+
+/// The backtracking machine: depth-first over `split`s, captures restored on the way back.
+private struct Machine {
+    let program: UnsafeBufferPointer<PhonePattern.Instruction>
+    let classes: [ScalarClass]
+    let input: UnsafeBufferPointer<UInt32>
+    let whole: Bool
+    var captures = CaptureSlots()
+    /// A bound on the work one match may do, so that no input can make a pattern run away.
+    var budget = 100_000
+
+    init(
+        program: UnsafeBufferPointer<PhonePattern.Instruction>,
+        classes: [ScalarClass],
+        input: UnsafeBufferPointer<UInt32>,
+        whole: Bool
+    ) {
+        self.program = program
+        self.classes = classes
+        self.input = input
+        self.whole = whole
+    }
+
+    mutating func run(pc start: Int, sp position: Int) -> Int? {
+        var pc = start
+        var sp = position
+        while true {
+            budget -= 1
+            if budget < 0 { return nil }
+            let instruction = program[pc]
+            switch instruction.operation {
+            case .digit:
+                guard sp < input.count else { return nil }
+                let digit = input[sp] &- 0x30
+                guard digit < 10, UInt32(instruction.a) & (1 << digit) != 0 else { return nil }
+                pc += 1
+                sp += 1
+            case .scalar:
+                guard sp < input.count, classes[Int(instruction.a)].contains(input[sp]) else { return nil }
+                pc += 1
+                sp += 1
+            case .split:
+                if let end = run(pc: Int(instruction.a), sp: sp) { return end }
+                pc = Int(instruction.b)
+            case .jump:
+                pc = Int(instruction.a)
+            case .save:
+                let slot = Int(instruction.a)
+                guard slot < CaptureSlots.count else {
+                    pc += 1
+                    continue
+                }
+                let old = captures[slot]
+                captures[slot] = Int32(sp)
+                if let end = run(pc: pc + 1, sp: sp) { return end }
+                captures[slot] = old
+                return nil
+            case .end:
+                guard sp == input.count else { return nil }
+                pc += 1
+            case .match:
+                if whole, sp != input.count { return nil }
+                return sp
+            }
+        }
+    }
+}

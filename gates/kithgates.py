@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import phonenumbers
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -105,13 +107,24 @@ _phones_issued: set[str] = set()
 _phone_rng = random.Random(int.from_bytes(os.urandom(8), "big"))
 
 
+def is_mobile(e164: str) -> bool:
+    """Whether libphonenumber (the pinned Python port) calls the number one a text can reach: mobile, or
+    fixed-line-or-mobile where its metadata cannot tell. Kith's own tables are generated from the same
+    release (scripts/phone-metadata.sh), so the gates and the server read numbers alike."""
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
 def new_phone() -> str:
-    """A fresh E.164 number nobody in this run used; recorded in the secrets register."""
+    """A fresh CN mobile number (E.164) nobody in this run used; recorded in the secrets register."""
     with _phone_lock:
         while True:
             national = "1" + _phone_rng.choice("3456789") + "".join(_phone_rng.choice("0123456789") for _ in range(9))
             e164 = "+86" + national
-            if e164 not in _phones_issued:
+            if e164 not in _phones_issued and is_mobile(e164):
                 _phones_issued.add(e164)
                 break
     record_phone(e164)

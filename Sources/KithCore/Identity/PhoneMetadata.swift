@@ -21,6 +21,8 @@ struct PhoneMetadata: Sendable {
 
     let id: String
     let countryCode: Int
+    /// ``countryCode``'s ASCII digits.
+    let countryCodeDigits: [UInt32]
     let isMainCountryForCode: Bool
     let internationalPrefix: PhonePattern?
     let nationalPrefixForParsing: PhonePattern?
@@ -93,6 +95,7 @@ struct PhoneMetadata: Sendable {
         func pattern(_ field: String) throws -> PhonePattern? { try optional(field).map { try PhonePattern($0) } }
         id = fields[0]
         self.countryCode = countryCode
+        countryCodeDigits = fields[1].unicodeScalars.map(\.value)
         isMainCountryForCode = fields[2] == "1"
         internationalPrefix = try pattern(fields[3])
         nationalPrefixForParsing = try pattern(fields[5])

@@ -258,7 +258,7 @@ extension PhoneNumber {
             }
             metadata = main
         } else {
-            national = PhoneText.normalized(withoutExtension[...])
+            // `national` is the whole number's digits, as libphonenumber's `normalize` gives them.
             countryCode = region.countryCode
             metadata = region
         }
@@ -272,17 +272,17 @@ extension PhoneNumber {
         guard national.count >= PhoneText.minimumNationalLength else { return .failure(.tooShort) }
         guard national.count <= PhoneText.maximumNationalLength else { return .failure(.tooLong) }
 
-        let countryCodeDigits = String(countryCode).unicodeScalars.map(\.value)
-        guard countryCodeDigits.count + national.count <= 19 else { return .failure(.tooLong) }
+        let countryCodeCount = countryCode < 10 ? 1 : (countryCode < 100 ? 2 : 3)
+        guard countryCodeCount + national.count <= 19 else { return .failure(.tooLong) }
         guard let type = national.withUnsafeBufferPointer({ validType(countryCode: countryCode, national: $0) }) else {
             return .failure(.invalidForRegion)
         }
-        let value = (countryCodeDigits + national).reduce(UInt64(0)) { $0 * 10 + UInt64($1 - 0x30) }
+        let value = national.reduce(UInt64(countryCode)) { $0 * 10 + UInt64($1 - 0x30) }
         return .success(
             PhoneNumber(
                 digits: value,
-                digitCount: countryCodeDigits.count + national.count,
-                countryCodeCount: countryCodeDigits.count,
+                digitCount: countryCodeCount + national.count,
+                countryCodeCount: countryCodeCount,
                 type: type
             )
         )
@@ -305,7 +305,8 @@ extension PhoneNumber {
         return nil
     }
 
-    /// libphonenumber's `maybeExtractCountryCode`: `(0, [])` when the number carries no country code.
+    /// libphonenumber's `maybeExtractCountryCode`: `(0, digits)` when the number carries no country code,
+    /// with all its digits.
     private static func extractCountryCode(
         _ number: ArraySlice<UInt32>,
         region: PhoneMetadata
@@ -342,7 +343,7 @@ extension PhoneNumber {
             return .failure(.unknownCountryCode)
         }
         // The default region's country code written without + ("86 138 0013 8000").
-        let code = String(region.countryCode).unicodeScalars.map(\.value)
+        let code = region.countryCodeDigits
         if full.starts(with: code), let general = region.general {
             let potential = stripNationalPrefix(Array(full[code.count...]), metadata: region)
             let fullMatches = full.withUnsafeBufferPointer { general.pattern.matchesWhole($0) }
@@ -351,7 +352,7 @@ extension PhoneNumber {
                 return .success((region.countryCode, potential))
             }
         }
-        return .success((0, []))
+        return .success((0, full))
     }
 
     /// libphonenumber's `maybeStripNationalPrefixAndCarrierCode`: the national number without its trunk
@@ -465,7 +466,8 @@ enum PhoneText {
         _ text: UnsafeBufferPointer<UInt32>
     ) -> Result<[UInt32], PhoneNumber.ParseFailure> {
         var number: [UInt32]
-        if let contextIndex = find(phoneContext, in: text[...]) {
+        let hasParameters = text.contains(0x3B)
+        if hasParameters, let contextIndex = find(phoneContext, in: text[...]) {
             let start = contextIndex + phoneContext.count
             let end = text[start...].firstIndex(of: 0x3B) ?? text.count
             let context = Array(text[start..<end])
@@ -476,7 +478,7 @@ enum PhoneText {
         } else {
             number = extractPossibleNumber(text)
         }
-        if let isdn = find(isdnSubaddress, in: number[...]), isdn > 0 { number.removeSubrange(isdn...) }
+        if hasParameters, let isdn = find(isdnSubaddress, in: number[...]), isdn > 0 { number.removeSubrange(isdn...) }
         return .success(number)
     }
 

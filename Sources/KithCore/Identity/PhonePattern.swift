@@ -26,8 +26,14 @@ struct PhonePattern: Sendable {
 
     fileprivate struct Instruction: Sendable {
         var operation: Operation
+        /// For a `split`: the ASCII digits (bits 0–9) the branch at `a` can begin with, bit 10 if it can
+        /// begin with anything else or match the empty string — a branch that cannot begin at the next
+        /// scalar is not tried at all.
+        var first: UInt16 = Instruction.anything
         var a: Int32 = 0
         var b: Int32 = 0
+
+        static let anything: UInt16 = 0x7FF
     }
 
     private var program: [Instruction] = []
@@ -43,6 +49,7 @@ struct PhonePattern: Sendable {
         var compiler = Compiler()
         compiler.emit(tree)
         compiler.program.append(Instruction(operation: .match))
+        compiler.computeFirstSets()
         program = compiler.program
         classes = compiler.classes
     }
@@ -90,10 +97,12 @@ struct PhonePattern: Sendable {
         -> Int?
     {
         program.withUnsafeBufferPointer { program in
-            var machine = Machine(program: program, classes: classes, input: input, whole: whole)
-            let end = machine.run(pc: 0, sp: start)
-            if end != nil { captures = machine.captures }
-            return end
+            classes.withUnsafeBufferPointer { classes in
+                var machine = Machine(program: program, classes: classes, input: input, whole: whole)
+                let end = machine.run(pc: 0, sp: start)
+                if end != nil { captures = machine.captures }
+                return end
+            }
         }
     }
 }
@@ -401,12 +410,40 @@ private struct Compiler {
             program.append(.init(operation: .end))
         }
     }
+
+    /// Fills each `split`'s `first`: what its first branch can begin with.
+    mutating func computeFirstSets() {
+        // visited[pc] == walk: pc was seen in this walk, and adds nothing the walk has not counted.
+        var visited = [Int](repeating: -1, count: program.count)
+        for pc in program.indices where program[pc].operation == .split {
+            program[pc].first = firstSet(at: Int(program[pc].a), walk: pc, visited: &visited)
+        }
+    }
+
+    private func firstSet(at pc: Int, walk: Int, visited: inout [Int]) -> UInt16 {
+        guard visited[pc] != walk else { return 0 }
+        visited[pc] = walk
+        let instruction = program[pc]
+        switch instruction.operation {
+        case .digit:
+            return UInt16(truncatingIfNeeded: instruction.a)
+        case .scalar, .end, .match:
+            return PhonePattern.Instruction.anything
+        case .split:
+            return firstSet(at: Int(instruction.a), walk: walk, visited: &visited)
+                | firstSet(at: Int(instruction.b), walk: walk, visited: &visited)
+        case .jump:
+            return firstSet(at: Int(instruction.a), walk: walk, visited: &visited)
+        case .save:
+            return firstSet(at: pc + 1, walk: walk, visited: &visited)
+        }
+    }
 }
 
 /// The backtracking machine: depth-first over `split`s, captures restored on the way back.
 private struct Machine {
     let program: UnsafeBufferPointer<PhonePattern.Instruction>
-    let classes: [ScalarClass]
+    let classes: UnsafeBufferPointer<ScalarClass>
     let input: UnsafeBufferPointer<UInt32>
     let whole: Bool
     var captures = CaptureSlots()
@@ -415,7 +452,7 @@ private struct Machine {
 
     init(
         program: UnsafeBufferPointer<PhonePattern.Instruction>,
-        classes: [ScalarClass],
+        classes: UnsafeBufferPointer<ScalarClass>,
         input: UnsafeBufferPointer<UInt32>,
         whole: Bool
     ) {
@@ -444,7 +481,13 @@ private struct Machine {
                 pc += 1
                 sp += 1
             case .split:
-                if let end = run(pc: Int(instruction.a), sp: sp) { return end }
+                let next: UInt16
+                if sp < input.count, case let digit = input[sp] &- 0x30, digit < 10 {
+                    next = 1 << UInt16(digit)
+                } else {
+                    next = 0x400
+                }
+                if instruction.first & next != 0, let end = run(pc: Int(instruction.a), sp: sp) { return end }
                 pc = Int(instruction.b)
             case .jump:
                 pc = Int(instruction.a)

@@ -63,6 +63,42 @@ struct CodeLimitTests {
     }
 
     @Test(
+        "ACC-12 GEN-08 no code goes to an invalid, fixed-line, premium-rate or toll-free number, and no limit is charged for one",
+        arguments: Backend.enabled
+    )
+    func onlyNumbersATextCanReach(backend: Backend) async throws {
+        try await TestApp.run(backend, codes: CodeSendingPolicy()) { app in
+            let (token, _) = try await app.signUp("+8613800000821")
+            let before = app.outboxMessages().count
+            let refused = [
+                "(010) 6552 9988", "+86 10 6552 9988", "+86 16812345", "+86 800 123 4567", "+86 400 123 4567",
+                "+44 20 7946 0958", "+86 144 3700 6817", "+86 179 3700 6817", "+886 912 345 67", "+999 1234 5678",
+            ]
+            // More refusals from one client than its burst of five codes: none of them may count.
+            for number in refused {
+                for kind in [VerificationKind.signIn, .numberOptOut] {
+                    let reply = try await Self.ask(app, number, from: "203.0.113.9", kind: kind)
+                    #expect(reply.status == .unprocessableContent, "\(kind)")
+                    #expect(reply.json["code"] as? String == "invalid-field")
+                    #expect(reply.json["field"] as? String == "phone")
+                    let digits = number.filter(\.isNumber)
+                    #expect(!reply.body.contains(String(digits.suffix(6))), "a refusal echoed the number")
+                }
+                let change = try await app.call(
+                    .post,
+                    "/v1/me/phone-number/verifications",
+                    token: token,
+                    json: ["phone": number]
+                )
+                #expect(change.status == .unprocessableContent)
+            }
+            #expect(app.outboxMessages().count == before, "a code went to a number no text can reach")
+            #expect(try await Self.ask(app, "+8613800000822", from: "203.0.113.9").status == .accepted)
+            #expect(app.outboxMessages().count == before + 1)
+        }
+    }
+
+    @Test(
         "GEN-08 every refusal is the same 429 with Retry-After, whatever the reason, and names no number",
         arguments: Backend.enabled
     )

@@ -20,6 +20,22 @@ struct ConfigurationTests {
         #expect(configuration.keyFile == "/k")
     }
 
+    @Test("ACC-12 every region of libphonenumber's metadata can be KITH_DEFAULT_REGION; anything else is refused")
+    func everyDefaultRegion() async throws {
+        #expect(PhoneNumber.Region.all.count >= 245)
+        for region in PhoneNumber.Region.all {
+            let configuration = try await Self.configuration(["kith.default.region": .string(region.code)])
+            #expect(configuration.defaultRegion == region, "\(region.code)")
+        }
+        #expect(try await Self.configuration([:]).defaultRegion == .cn)
+        for code in ["XX", "", "001", "CHN", "C N"] {
+            let error = await #expect(throws: KithError.self, "\(code)") {
+                try await Self.configuration(["kith.default.region": .string(code)])
+            }
+            #expect(error?.field == "KITH_DEFAULT_REGION")
+        }
+    }
+
     @Test("CON-07 plain HTTP is served on loopback only, unless a TLS-terminating proxy is declared")
     func plainHTTPOnLoopback() async throws {
         for host in ["127.0.0.1", "127.3.2.1", "localhost", "::1"] {

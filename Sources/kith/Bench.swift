@@ -10,7 +10,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure Kith's capabilities (build with -c release for figures).",
         subcommands: [
             LedgerBench.self, SuggestionsBench.self, DiscoveryBench.self, HTTPBench.self, RightsBench.self,
-            MessagesBench.self,
+            MessagesBench.self, PhoneBench.self,
         ]
     )
 }

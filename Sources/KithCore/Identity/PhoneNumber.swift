@@ -175,6 +175,7 @@ extension PhoneNumber {
     ///   - defaultRegion: The region used for numbers written without a country code.
     /// - Returns: The number, or why it is not one; only numbers libphonenumber calls valid succeed.
     public static func parse(_ input: String, defaultRegion: Region = .cn) -> Result<PhoneNumber, ParseFailure> {
+        if let plain = parsePlainE164(input) { return plain }
         var text: [UInt32] = []
         text.reserveCapacity(input.utf8.count)
         for scalar in input.unicodeScalars {
@@ -207,7 +208,7 @@ extension PhoneNumber {
         guard digits.count >= 4, digits[0] != 0x30 else { return .failure(.tooShort) }
         for codeLength in 1...3 {
             let code = digits[..<codeLength].reduce(0) { $0 * 10 + Int($1 - 0x30) }
-            guard PhoneMetadata.all.byCountryCode[code] != nil else { continue }
+            guard PhoneMetadata.all.records(forCountryCode: code) != nil else { continue }
             let national = Array(digits[codeLength...])
             let type = national.withUnsafeBufferPointer { validType(countryCode: code, national: $0) } ?? .unknown
             return .success(
@@ -218,6 +219,30 @@ extension PhoneNumber {
     }
 
     // MARK: libphonenumber's parse
+
+    /// The common case, `+` and ASCII digits only with a known country code, without the text pipeline:
+    /// libphonenumber reads it as the country code and the national number, then strips a national prefix
+    /// as for any number. `nil` for anything else, which the full parse reads.
+    private static func parsePlainE164(_ input: String) -> Result<PhoneNumber, ParseFailure>? {
+        let utf8 = input.utf8
+        guard utf8.count >= 4, utf8.count <= 20, utf8.first == UInt8(ascii: "+") else { return nil }
+        var digits: [UInt32] = []
+        digits.reserveCapacity(utf8.count - 1)
+        for byte in utf8.dropFirst() {
+            guard byte &- 0x30 < 10 else { return nil }
+            digits.append(UInt32(byte))
+        }
+        guard digits.count > PhoneText.minimumNationalLength, digits[0] != 0x30 else { return nil }
+        var code = 0
+        for length in 1...3 {
+            code = code * 10 + Int(digits[length - 1] - 0x30)
+            if let metadata = PhoneMetadata.all.main(forCountryCode: code) {
+                digits.removeFirst(length)
+                return finish(countryCode: code, national: digits, metadata: metadata)
+            }
+        }
+        return nil
+    }
 
     private static func parse(
         text: UnsafeBufferPointer<UInt32>,
@@ -262,6 +287,17 @@ extension PhoneNumber {
             countryCode = region.countryCode
             metadata = region
         }
+        return finish(countryCode: countryCode, national: national, metadata: metadata)
+    }
+
+    /// The end of libphonenumber's parse, once the country code is known: the national prefix stripped
+    /// where the lengths allow, then the lengths and the validity checked.
+    private static func finish(
+        countryCode: Int,
+        national: [UInt32],
+        metadata: PhoneMetadata
+    ) -> Result<PhoneNumber, ParseFailure> {
+        var national = national
         guard national.count >= PhoneText.minimumNationalLength else { return .failure(.tooShort) }
 
         let stripped = stripNationalPrefix(national, metadata: metadata)
@@ -291,11 +327,9 @@ extension PhoneNumber {
     /// libphonenumber's `isValidNumber` and `getNumberType` at once: the region among those sharing the
     /// country code (by leading digits, else by validity), then the type there; `nil` if invalid.
     private static func validType(countryCode: Int, national: UnsafeBufferPointer<UInt32>) -> NumberType? {
-        guard let indices = PhoneMetadata.all.byCountryCode[countryCode] else { return nil }
-        let records = PhoneMetadata.all.records
-        if indices.count == 1 { return records[indices[0]].type(of: national) }
-        for index in indices {
-            let record = records[index]
+        guard let records = PhoneMetadata.all.records(forCountryCode: countryCode) else { return nil }
+        if records.count == 1 { return records[0].type(of: national) }
+        for record in records {
             if let leadingDigits = record.leadingDigits {
                 if leadingDigits.matchesPrefix(national) { return record.type(of: national) }
             } else if let type = record.type(of: national) {
@@ -338,7 +372,9 @@ extension PhoneNumber {
             var code = 0
             for length in 1...min(3, full.count) {
                 code = code * 10 + Int(full[length - 1] - 0x30)
-                if PhoneMetadata.all.byCountryCode[code] != nil { return .success((code, Array(full[length...]))) }
+                if PhoneMetadata.all.records(forCountryCode: code) != nil {
+                    return .success((code, Array(full[length...])))
+                }
             }
             return .failure(.unknownCountryCode)
         }

@@ -6,7 +6,8 @@
 /// inside), groups `( )` and `(?: )`, `|`, the quantifiers `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}`, and `$`.
 /// It is compiled once into a program for a backtracking machine: a national number is ten-odd digits and
 /// the patterns are tries of digit classes, so a match is a few dozen steps and allocates nothing.
-struct PhonePattern: Sendable {
+/// A class, so that the metadata's many references to one pattern share it rather than copy its arrays.
+final class PhonePattern: Sendable {
     enum Failure: Error, Equatable { case syntax(String) }
 
     fileprivate enum Operation: UInt8 {
@@ -36,8 +37,11 @@ struct PhonePattern: Sendable {
         static let anything: UInt16 = 0x7FF
     }
 
-    private var program: [Instruction] = []
-    private var classes: [ScalarClass] = []
+    private let program: [Instruction]
+    private let classes: [ScalarClass]
+    /// The program as a deterministic automaton over ASCII digits, when it has one of a bounded size:
+    /// matching a string of digits (every national number) is then one table step per digit.
+    private let automaton: DigitAutomaton?
     /// Capturing groups, numbered from 1 as in the pattern.
     let groupCount: Int
 
@@ -52,13 +56,25 @@ struct PhonePattern: Sendable {
         compiler.computeFirstSets()
         program = compiler.program
         classes = compiler.classes
+        automaton = DigitAutomaton(program: compiler.program, classes: compiler.classes)
     }
 
     /// Whether the whole of `input` matches (Java's `matches`, Python's `fullmatch`).
     func matchesWhole(_ input: UnsafeBufferPointer<UInt32>) -> Bool {
+        if let matched = automaton?.matches(input, whole: true) { return matched }
         var captures = CaptureSlots()
         return run(input, from: 0, whole: true, captures: &captures) != nil
     }
+
+    /// ``matchesWhole(_:)`` by the backtracking machine alone, never the automaton (for the tests that
+    /// hold the two to the same answers).
+    func matchesWholeByBacktracking(_ input: UnsafeBufferPointer<UInt32>) -> Bool {
+        var captures = CaptureSlots()
+        return run(input, from: 0, whole: true, captures: &captures) != nil
+    }
+
+    /// Whether the pattern has a digit automaton.
+    var hasAutomaton: Bool { automaton != nil }
 
     /// Whether the whole of a string of ASCII digits matches.
     func matchesWhole(digits: [UInt32]) -> Bool {
@@ -74,6 +90,7 @@ struct PhonePattern: Sendable {
 
     /// Whether some prefix of `input` matches.
     func matchesPrefix(_ input: UnsafeBufferPointer<UInt32>) -> Bool {
+        if let matched = automaton?.matches(input, whole: false) { return matched }
         var captures = CaptureSlots()
         return run(input, from: 0, whole: false, captures: &captures) != nil
     }
@@ -436,6 +453,109 @@ private struct Compiler {
             return firstSet(at: Int(instruction.a), walk: walk, visited: &visited)
         case .save:
             return firstSet(at: pc + 1, walk: walk, visited: &visited)
+        }
+    }
+}
+
+/// A program's language over ASCII digits as a deterministic automaton (subset construction), for the
+/// matches that need no capturing groups. It accepts exactly the digit strings the backtracking machine
+/// matches, since which alternative matches first does not change whether one does.
+private struct DigitAutomaton: Sendable {
+    /// Patterns whose automaton would be larger are left to the backtracking machine.
+    static let maximumStates = 4_096
+
+    /// `next[state * 10 + digit]`: the state after `digit`, or -1 where nothing can match any more.
+    private let next: [Int16]
+    /// The match ends here at the end of the input (`matchesWhole`).
+    private let acceptsAtEnd: [Bool]
+    /// The match can end here with input left over (a prefix match).
+    private let acceptsBefore: [Bool]
+
+    init?(program: [PhonePattern.Instruction], classes: [ScalarClass]) {
+        // What each consuming instruction takes of the ten digits.
+        let masks = program.map { instruction -> UInt16 in
+            switch instruction.operation {
+            case .digit: UInt16(truncatingIfNeeded: instruction.a)
+            case .scalar:
+                (0..<10).reduce(0) { mask, digit in
+                    classes[Int(instruction.a)].contains(0x30 + UInt32(digit)) ? mask | 1 << digit : mask
+                }
+            default: 0
+            }
+        }
+        var seen = [Int](repeating: -1, count: program.count)
+        var walk = 0
+        // The consuming instructions reachable from `kernel` without input, and whether `match` is.
+        func closure(_ kernel: [Int32], atEnd: Bool) -> (consumers: [Int32], accepts: Bool) {
+            walk += 1
+            var consumers: [Int32] = []
+            var accepts = false
+            var stack = kernel
+            while let pc = stack.popLast().map(Int.init) {
+                guard seen[pc] != walk else { continue }
+                seen[pc] = walk
+                let instruction = program[pc]
+                switch instruction.operation {
+                case .digit, .scalar: consumers.append(Int32(pc))
+                case .split: stack += [instruction.b, instruction.a]
+                case .jump: stack.append(instruction.a)
+                case .save: stack.append(Int32(pc + 1))
+                case .end: if atEnd { stack.append(Int32(pc + 1)) }
+                case .match: accepts = true
+                }
+            }
+            return (consumers.sorted(), accepts)
+        }
+
+        var next: [Int16] = []
+        var acceptsAtEnd: [Bool] = []
+        var acceptsBefore: [Bool] = []
+        var states: [[Int32]: Int] = [:]
+        var pending: [[Int32]] = []
+        func state(of kernel: [Int32]) -> Int? {
+            let (consumers, acceptsBeforeEnd) = closure(kernel, atEnd: false)
+            let atEnd = acceptsBeforeEnd || closure(kernel, atEnd: true).accepts
+            let key = consumers + [atEnd ? -1 : -2, acceptsBeforeEnd ? -1 : -2]
+            if let known = states[key] { return known }
+            guard states.count < Self.maximumStates else { return nil }
+            states[key] = states.count
+            pending.append(consumers)
+            acceptsAtEnd.append(atEnd)
+            acceptsBefore.append(acceptsBeforeEnd)
+            return states.count - 1
+        }
+        guard state(of: [0]) != nil else { return nil }
+        var index = 0
+        while index < pending.count {
+            let consumers = pending[index]
+            index += 1
+            for digit in 0..<10 {
+                let kernel = consumers.filter { masks[Int($0)] & 1 << digit != 0 }.map { $0 + 1 }
+                if kernel.isEmpty {
+                    next.append(-1)
+                } else {
+                    guard let target = state(of: kernel) else { return nil }
+                    next.append(Int16(target))
+                }
+            }
+        }
+        self.next = next
+        self.acceptsAtEnd = acceptsAtEnd
+        self.acceptsBefore = acceptsBefore
+    }
+
+    /// Whether the input (`whole`) or a prefix of it matches; `nil` if it holds anything but ASCII digits.
+    func matches(_ input: UnsafeBufferPointer<UInt32>, whole: Bool) -> Bool? {
+        next.withUnsafeBufferPointer { next in
+            var state = 0
+            for value in input {
+                if !whole, acceptsBefore[state] { return true }
+                let digit = value &- 0x30
+                guard digit < 10 else { return nil }
+                state = Int(next[state &* 10 &+ Int(digit)])
+                if state < 0 { return false }
+            }
+            return acceptsAtEnd[state]
         }
     }
 }

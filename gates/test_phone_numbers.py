@@ -1,7 +1,7 @@
 """Gate — phone numbers read through the live API as libphonenumber reads them (issue 11; ACC-12, CON-03).
 
 The differential corpus (`Tests/KithCoreTests/Fixtures/phone-corpus.jsonl`, written by
-`scripts/phone-corpus.sh`: numbers of every region, entity and type in the forms address books hold) is
+`scripts/phone-metadata.sh`: numbers of every region, entity and type in the forms address books hold) is
 split over servers started with different `KITH_DEFAULT_REGION`s; each text is labelled again here by
 libphonenumber's Python port (the pinned `phonenumbers`, the release Kith's tables come from) under that
 server's region. Then, as a client would:
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumberFormat
 
 import kithgates
 from kithgates import KithServer
@@ -35,7 +35,6 @@ from kithgates import KithServer
 CORPUS = kithgates.REPO / "Tests/KithCoreTests/Fixtures/phone-corpus.jsonl"
 REGIONS = ["CN", "US", "HK", "TW", "JP", "GB", "IN", "BR"]
 SIGN_INS = int(os.environ.get("KITH_PHONE_SIGN_INS", "200"))  # per server
-SMS_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 # The code limits are other gates' and tests' to prove; here one client asks for many numbers' codes.
 LIMITS = {
     "KITH_CODES_PER_ADDRESS_HOUR": "1000000",
@@ -60,7 +59,7 @@ class Labelled:
             return
         if phonenumbers.is_valid_number(number):
             self.e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-            self.mobile = phonenumbers.number_type(number) in SMS_TYPES
+            self.mobile = kithgates.is_mobile(self.e164)
 
     def __repr__(self) -> str:
         return f"{self.text!r} ({self.e164 or 'invalid'}{'' if self.mobile or not self.e164 else ', not mobile'})"

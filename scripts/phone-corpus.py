@@ -4,7 +4,7 @@ entity and number type of libphonenumber's metadata, written in the forms real a
 each labelled by libphonenumber itself (the Python port, `phonenumbers`, pinned to the release Kith's
 tables come from) reading that exact written form under that default region.
 
-    scripts/phone-corpus.sh            # regenerates Tests/KithCoreTests/Fixtures/phone-corpus.jsonl
+    scripts/phone-metadata.sh          # regenerates the tables, then this corpus
 
 One JSON object per line: `region` (the default region the text is read under), `form` (which written
 form), `input` (the text), `e164` (libphonenumber's E.164, or null when it calls the text invalid or

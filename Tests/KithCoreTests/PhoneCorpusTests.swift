@@ -3,7 +3,7 @@ import KithCore
 import Testing
 
 /// The differential test of issue 11: Kith against libphonenumber (its Python port, `phonenumbers` 9.0.43 —
-/// the release Kith's tables are generated from) on the corpus `scripts/phone-corpus.sh` writes: numbers of
+/// the release Kith's tables are generated from) on the corpus `scripts/phone-metadata.sh` writes: numbers of
 /// every region, entity and type, in the written forms address books hold, each labelled by libphonenumber
 /// reading that exact text under that default region.
 @Suite("PhoneNumber: the corpus libphonenumber labelled")

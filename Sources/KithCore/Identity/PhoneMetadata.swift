@@ -50,11 +50,6 @@ final class PhoneMetadata: Sendable {
 
     var general: Description? { descriptions[0] }
 
-    func description(_ type: PhoneNumber.NumberType) -> Description? {
-        guard let index = PhoneNumber.NumberType.metadataOrder.firstIndex(of: type) else { return nil }
-        return descriptions[index + 1]
-    }
-
     /// All regions and entities, indexed.
     static let all = Registry()
 

@@ -206,16 +206,10 @@ extension PhoneNumber {
             value = value * 10 + UInt64(byte - 0x30)
         }
         guard digits.count >= 4, digits[0] != 0x30 else { return .failure(.tooShort) }
-        for codeLength in 1...3 {
-            let code = digits[..<codeLength].reduce(0) { $0 * 10 + Int($1 - 0x30) }
-            guard PhoneMetadata.all.records(forCountryCode: code) != nil else { continue }
-            let national = Array(digits[codeLength...])
-            let type = national.withUnsafeBufferPointer { validType(countryCode: code, national: $0) } ?? .unknown
-            return .success(
-                PhoneNumber(digits: value, digitCount: digits.count, countryCodeCount: codeLength, type: type)
-            )
-        }
-        return .failure(.unknownCountryCode)
+        guard let (code, codeLength) = leadingCountryCode(digits) else { return .failure(.unknownCountryCode) }
+        let national = Array(digits[codeLength...])
+        let type = national.withUnsafeBufferPointer { validType(countryCode: code, national: $0) } ?? .unknown
+        return .success(PhoneNumber(digits: value, digitCount: digits.count, countryCodeCount: codeLength, type: type))
     }
 
     // MARK: libphonenumber's parse
@@ -233,15 +227,11 @@ extension PhoneNumber {
             digits.append(UInt32(byte))
         }
         guard digits.count > PhoneText.minimumNationalLength, digits[0] != 0x30 else { return nil }
-        var code = 0
-        for length in 1...3 {
-            code = code * 10 + Int(digits[length - 1] - 0x30)
-            if let metadata = PhoneMetadata.all.main(forCountryCode: code) {
-                digits.removeFirst(length)
-                return finish(countryCode: code, national: digits, metadata: metadata)
-            }
-        }
-        return nil
+        guard let (code, length) = leadingCountryCode(digits),
+            let metadata = PhoneMetadata.all.main(forCountryCode: code)
+        else { return nil }
+        digits.removeFirst(length)
+        return finish(countryCode: code, national: digits, metadata: metadata)
     }
 
     private static func parse(
@@ -339,6 +329,17 @@ extension PhoneNumber {
         return nil
     }
 
+    /// libphonenumber's `extractCountryCode`: the shortest run of one to three leading ASCII digits that is
+    /// a country code some region has, and its length.
+    private static func leadingCountryCode(_ digits: [UInt32]) -> (code: Int, length: Int)? {
+        var code = 0
+        for length in 1...min(3, digits.count) {
+            code = code * 10 + Int(digits[length - 1] &- 0x30)
+            if PhoneMetadata.all.records(forCountryCode: code) != nil { return (code, length) }
+        }
+        return nil
+    }
+
     /// libphonenumber's `maybeExtractCountryCode`: `(0, digits)` when the number carries no country code,
     /// with all its digits.
     private static func extractCountryCode(
@@ -369,14 +370,8 @@ extension PhoneNumber {
         if international {
             guard full.count > PhoneText.minimumNationalLength else { return .failure(.tooShort) }
             guard full.first != 0x30 else { return .failure(.unknownCountryCode) }
-            var code = 0
-            for length in 1...min(3, full.count) {
-                code = code * 10 + Int(full[length - 1] - 0x30)
-                if PhoneMetadata.all.records(forCountryCode: code) != nil {
-                    return .success((code, Array(full[length...])))
-                }
-            }
-            return .failure(.unknownCountryCode)
+            guard let (code, length) = leadingCountryCode(full) else { return .failure(.unknownCountryCode) }
+            return .success((code, Array(full[length...])))
         }
         // The default region's country code written without + ("86 138 0013 8000").
         let code = region.countryCodeDigits

@@ -28,6 +28,7 @@ struct MigrationRulesTests {
         ("0013-data-requests", "7ed95f97da1c5035de2ed30347560b2de013e31fcc1d038efa7a6443a35fbac1"),
         ("0014-invitations", "b2cc977cd54dddc3d3bfe129f716eeb764983f29f7d6abec871a846ac9dac7da"),
         ("0015-partners", "b55bd5ea699f50a0453d28e3457196eeaad557a0f0d4364accbbcd2416043af6"),
+        ("0016-lookup-indexes", "3511aa45c4c0242cc98a224e66d7c08836f63cb01d9fd351d72daa999ea7e324"),
     ]
 
     static func digest(_ migration: Migration) -> String {

@@ -468,6 +468,32 @@ public enum Migrations {
                 "CREATE INDEX referral_codes_partner ON referral_codes (partner)",
             ]
         ),
+        Migration(
+            id: "0016-lookup-indexes",
+            statements: [
+                // Found by EXPLAIN QUERY PLAN on a 10M-user store (SQLite keeps no statistics here, so a
+                // missing index is a whole-table scan, held inside the one writer's transaction). Erasure and
+                // export look a person up by the other side of a pair (DSR-02, DSR-04); a code request clears
+                // expired codes (ACC-12); the sweeper's rules filter on these times (SEC-05).
+                "CREATE INDEX connections_peer ON connections (peer_id)",
+                "CREATE INDEX connection_requests_from ON connection_requests (from_id, status)",
+                "CREATE INDEX suggestion_dismissals_dismissed ON suggestion_dismissals (dismissed_id)",
+                "CREATE INDEX verifications_user ON verifications (user_id)",
+                "CREATE INDEX verifications_expiry ON verifications (expires_at)",
+                "CREATE INDEX read_subjects_subject ON read_subjects (subject_id)",
+                "CREATE INDEX message_recipients_recipient ON message_recipients (recipient_index)",
+                "CREATE INDEX users_frozen ON users (frozen_at) WHERE frozen_at IS NOT NULL",
+                "CREATE INDEX sessions_expiry ON sessions (expires_at)",
+                "CREATE INDEX outbound_messages_created ON outbound_messages (created_at)",
+                "CREATE INDEX discovery_tokens_created ON discovery_tokens (created_at)",
+                "CREATE INDEX invitations_created ON invitations (created_at)",
+                "CREATE INDEX invitation_recipients_invited ON invitation_recipients (invited_at)",
+                "CREATE INDEX account_deletions_requested ON account_deletions (requested_at)",
+                "CREATE INDEX data_requests_submitted ON data_requests (submitted_at)",
+                "CREATE INDEX read_blocks_until ON read_blocks (blocked_until)",
+                "CREATE INDEX code_range_blocks_until ON code_range_blocks (blocked_until)",
+            ]
+        ),
     ]
 }
 

@@ -128,15 +128,20 @@ public struct RetentionSweeper: Service, CustomStringConvertible {
 
     /// Deletes the rows one rule says have expired and counts them.
     static func delete(_ rule: SweepRule, now: Int64, on sql: any SQLDatabase) async throws -> Int {
-        guard let (column, cutoff, unit) = rule.retention.expiry(nowMillis: now) else { return 0 }
+        guard let query = deletion(rule, now: now) else { return 0 }
+        return try await sql.raw(query + " RETURNING 1 AS one").all().count
+    }
+
+    /// The statement deleting what `rule` says has expired at `now`; `nil` for a rule without expiry.
+    static func deletion(_ rule: SweepRule, now: Int64) -> SQLQueryString? {
+        guard let (column, cutoff, unit) = rule.retention.expiry(nowMillis: now) else { return nil }
         let bound: any Encodable & Sendable = unit == .seconds ? cutoff : Int64(cutoff)
         var query: SQLQueryString = "DELETE FROM \(ident: rule.table) WHERE \(ident: column) < \(bind: bound)"
         if let key = rule.key {
             // SUBSTR, not LIKE: exact and case-sensitive on both stores.
             query += " AND SUBSTR(\(ident: key.column), 1, \(literal: key.prefix.count)) = \(bind: key.prefix)"
         }
-        query += " RETURNING 1 AS one"
-        return try await sql.raw(query).all().count
+        return query
     }
 }
 

@@ -404,9 +404,11 @@ public struct PeopleYouMayKnow: Sendable {
         var sharing: Set<UserID> = []
         for chunk in stride(from: 0, to: users.count, by: 500) {
             let ids = users[chunk..<min(chunk + 500, users.count)].map(\.rawValue)
+            // `key || ''` keeps SQLite from starting at the employer's (or school's) index, which holds every
+            // public profile of it: the candidates, at most 500 primary keys, are the smaller side.
             for row in try await sql.raw(
                 """
-                SELECT user_id FROM profiles WHERE \(unsafeRaw: keyColumn) = \(bind: key)
+                SELECT user_id FROM profiles WHERE \(unsafeRaw: keyColumn) || '' = \(bind: key)
                 AND \(unsafeRaw: publicColumn) = 1 AND user_id IN (\(binds: ids))
                 """
             ).all() {

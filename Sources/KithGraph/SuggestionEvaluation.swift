@@ -1,3 +1,5 @@
+import Foundation
+
 /// How well one scorer recovered held-out connections.
 public struct ScorerQuality: Sendable, Hashable {
     /// The scorer measured.
@@ -6,6 +8,9 @@ public struct ScorerQuality: Sendable, Hashable {
     public var recall: Double
     /// The share of evaluated users with at least one held-out connection in their top k.
     public var hitRate: Double
+    /// Mean over evaluated users of NDCG@k with binary relevance: a held-out connection ranked first counts
+    /// most, and each user's ideal (all held-out connections first, up to k) scores 1.
+    public var ndcg: Double
 }
 
 /// The outcome of ``SuggestionEvaluation/run(edges:holdout:seed:users:k:production:baseline:)``.
@@ -116,6 +121,21 @@ public enum SuggestionEvaluation {
         baseline: Scorer = .commonNeighbours
     ) -> EvaluationReport {
         let split = split(edges: edges, holdout: holdout, seed: seed, users: users)
+        let qualities = measure(split, k: k, scorers: [production, baseline])
+        return EvaluationReport(
+            k: k,
+            holdout: holdout,
+            seed: seed,
+            edgeCount: split.training.count + split.heldOut.count,
+            heldOutEdgeCount: split.heldOut.count,
+            evaluatedUserCount: split.users.count,
+            production: qualities[0],
+            baseline: qualities[1]
+        )
+    }
+
+    /// Each scorer's quality on one split: it ranks from the training edges for every evaluated user.
+    static func measure(_ split: Split, k: Int, scorers: [Scorer]) -> [ScorerQuality] {
         let training = CSRGraph(edges: split.training, nodeCount: split.nodeCount)
         var heldOutByUser: [NodeID: Set<NodeID>] = [:]
         for (a, b) in split.heldOut {
@@ -123,9 +143,9 @@ public enum SuggestionEvaluation {
             heldOutByUser[b, default: []].insert(a)
         }
         var workspace = SuggestionWorkspace(nodeCount: training.nodeCount)
-
-        func quality(of scorer: Scorer) -> ScorerQuality {
+        return scorers.map { scorer in
             var recallSum = 0.0
+            var ndcgSum = 0.0
             var usersWithHit = 0
             for user in split.users {
                 let hidden = heldOutByUser[user, default: []]
@@ -136,27 +156,126 @@ public enum SuggestionEvaluation {
                     namedMutualLimit: 0,
                     workspace: &workspace
                 )
-                let hits = ranked.count { hidden.contains($0.candidate) }
+                let found = ranked.map { hidden.contains($0.candidate) }
+                let hits = found.count { $0 }
                 recallSum += Double(hits) / Double(hidden.count)
+                ndcgSum += ndcg(found, relevant: hidden.count, k: k)
                 if hits > 0 { usersWithHit += 1 }
             }
             let userCount = Double(max(1, split.users.count))
             return ScorerQuality(
                 scorer: scorer,
                 recall: recallSum / userCount,
-                hitRate: Double(usersWithHit) / userCount
+                hitRate: Double(usersWithHit) / userCount,
+                ndcg: ndcgSum / userCount
             )
         }
+    }
 
-        return EvaluationReport(
-            k: k,
-            holdout: holdout,
-            seed: seed,
-            edgeCount: split.training.count + split.heldOut.count,
-            heldOutEdgeCount: split.heldOut.count,
-            evaluatedUserCount: split.users.count,
-            production: quality(of: production),
-            baseline: quality(of: baseline)
+    /// NDCG@k of one ranked list with binary relevance: `found[i]` says whether the i-th suggestion was a
+    /// held-out connection, `relevant` how many there were. 1 when the first min(k, relevant) are all hits.
+    public static func ndcg(_ found: [Bool], relevant: Int, k: Int) -> Double {
+        func gain(_ position: Int) -> Double { 1 / log2(Double(position) + 2) }
+        let ideal = (0..<min(k, relevant)).reduce(0) { $0 + gain($1) }
+        guard ideal > 0 else { return 0 }
+        let actual = found.prefix(k).enumerated().reduce(0) { $0 + ($1.element ? gain($1.offset) : 0) }
+        return actual / ideal
+    }
+
+    /// Every scorer over several seeds: each seed is its own split (as in
+    /// ``run(edges:holdout:seed:users:k:production:baseline:)``), on which every scorer is measured.
+    public static func compare(
+        edges: [(NodeID, NodeID)],
+        holdout: Double = 0.1,
+        seeds: [UInt64],
+        users: Int = 1000,
+        k: Int = 10,
+        scorers: [Scorer] = Scorer.allCases
+    ) -> ComparisonReport {
+        let runs = seeds.map { seed in
+            let split = split(edges: edges, holdout: holdout, seed: seed, users: users)
+            return ComparisonReport.Run(
+                seed: seed,
+                edgeCount: split.training.count + split.heldOut.count,
+                heldOutEdgeCount: split.heldOut.count,
+                evaluatedUserCount: split.users.count,
+                qualities: measure(split, k: k, scorers: scorers)
+            )
+        }
+        return ComparisonReport(k: k, holdout: holdout, scorers: scorers, runs: runs)
+    }
+}
+
+/// The outcome of ``SuggestionEvaluation/compare(edges:holdout:seeds:users:k:scorers:)``: every scorer on
+/// the same splits, one per seed, with the mean and the spread over seeds.
+public struct ComparisonReport: Sendable, CustomStringConvertible {
+    /// One seed's split and what each scorer achieved on it.
+    public struct Run: Sendable {
+        public var seed: UInt64
+        public var edgeCount: Int
+        public var heldOutEdgeCount: Int
+        public var evaluatedUserCount: Int
+        /// In the order of ``ComparisonReport/scorers``.
+        public var qualities: [ScorerQuality]
+
+        public func quality(of scorer: Scorer) -> ScorerQuality? { qualities.first { $0.scorer == scorer } }
+    }
+
+    /// Mean, lowest and highest of one figure over the seeds.
+    public struct Spread: Sendable, Equatable {
+        public var mean: Double
+        public var low: Double
+        public var high: Double
+
+        init(_ values: [Double]) {
+            mean = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+            low = values.min() ?? 0
+            high = values.max() ?? 0
+        }
+    }
+
+    public var k: Int
+    public var holdout: Double
+    public var scorers: [Scorer]
+    public var runs: [Run]
+
+    /// One figure of `scorer` over the seeds.
+    public func spread(_ scorer: Scorer, _ figure: KeyPath<ScorerQuality, Double>) -> Spread {
+        Spread(runs.compactMap { $0.quality(of: scorer)?[keyPath: figure] })
+    }
+
+    /// Recall@k of `scorer` divided by `reference`'s on the same split, over the seeds.
+    public func recallRatio(_ scorer: Scorer, to reference: Scorer) -> Spread {
+        Spread(
+            runs.compactMap { run in
+                guard let mine = run.quality(of: scorer)?.recall, let theirs = run.quality(of: reference)?.recall,
+                    theirs > 0
+                else { return nil }
+                return mine / theirs
+            }
         )
+    }
+
+    /// A table: one row per scorer with each figure's mean and [low–high] over the seeds, and its recall
+    /// against Resource Allocation's on the same splits.
+    public var description: String {
+        func f(_ value: Double) -> String { String(format: "%.4f", value) }
+        func cell(_ spread: Spread) -> String { "\(f(spread.mean)) [\(f(spread.low))–\(f(spread.high))]" }
+        var lines = [
+            "holdout \(holdout), seeds \(runs.map { String($0.seed) }.joined(separator: ",")), "
+                + "users evaluated per seed \(runs.map { String($0.evaluatedUserCount) }.joined(separator: ",")), "
+                + "edges \(runs.first?.edgeCount ?? 0) (\(runs.first?.heldOutEdgeCount ?? 0) held out)",
+            "| scorer | recall@\(k) | hit-rate@\(k) | NDCG@\(k) | recall / resource-allocation |",
+            "|---|---|---|---|---|",
+        ]
+        for scorer in scorers {
+            let ratio = recallRatio(scorer, to: .resourceAllocation)
+            lines.append(
+                "| \(scorer)\(scorer == .production ? " (serving)" : "") | \(cell(spread(scorer, \.recall))) | "
+                    + "\(cell(spread(scorer, \.hitRate))) | \(cell(spread(scorer, \.ndcg))) | "
+                    + "\(String(format: "%.3f", ratio.mean)) [\(String(format: "%.3f", ratio.low))–\(String(format: "%.3f", ratio.high))] |"
+            )
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -4,8 +4,8 @@ import KithGraph
 import KithStore
 import Logging
 
-/// `kith eval-suggestions`: recall@k and hit-rate@k of the production scorer against Common Neighbours
-/// on a held-out split of an undirected edge list.
+/// `kith eval-suggestions`: recall@k, hit-rate@k and NDCG@k of every scorer on the same held-out splits
+/// of an undirected edge list, one split per seed, with the mean and the spread over the seeds.
 struct EvalSuggestions: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-suggestions",
@@ -18,10 +18,10 @@ struct EvalSuggestions: ParsableCommand {
     @Option(help: "Fraction of edges held out.")
     var holdout = 0.1
 
-    @Option(help: "Seed of the split and of the user sample.")
-    var seed: UInt64 = 7
+    @Option(help: "Seeds of the splits and of the user samples: a list and ranges, e.g. 1-5 or 1,3,7.")
+    var seeds = "1-5"
 
-    @Option(help: "Users evaluated (with at least one held-out edge).")
+    @Option(help: "Users evaluated per split (with at least one held-out edge).")
     var users = 1000
 
     @Option(help: "Suggestions per user.")
@@ -29,8 +29,24 @@ struct EvalSuggestions: ParsableCommand {
 
     func run() throws {
         let list = try EdgeList.load(path: edges)
-        let report = SuggestionEvaluation.run(edges: list, holdout: holdout, seed: seed, users: users, k: k)
-        print(report)
+        let seeds = try Self.seeds(seeds)
+        print(SuggestionEvaluation.compare(edges: list, holdout: holdout, seeds: seeds, users: users, k: k))
+    }
+
+    /// `1-5`, `1,3,7` or a mix.
+    static func seeds(_ text: String) throws -> [UInt64] {
+        var seeds: [UInt64] = []
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map {
+                UInt64($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard bounds.count <= 2, let low = bounds.first ?? nil, let high = bounds.last ?? nil, low <= high,
+                high - low < 1_000
+            else { throw ValidationError("--seeds: expected seeds and ranges such as 1-5 or 1,3,7; got \(part)") }
+            seeds += Array(low...high)
+        }
+        guard !seeds.isEmpty else { throw ValidationError("--seeds: at least one seed") }
+        return seeds
     }
 }
 

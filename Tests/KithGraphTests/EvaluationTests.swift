@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import KithGraph
@@ -43,8 +44,38 @@ struct EvaluationTests {
         #expect(report.evaluatedUserCount > 40)
         #expect(report.production.recall == 1 && report.production.hitRate == 1)
         #expect(report.baseline.recall == 1 && report.baseline.hitRate == 1)
+        #expect(report.production.ndcg == 1 && report.baseline.ndcg == 1)
         #expect(report.description.contains("\nrecall@10: 1.0000\nhit-rate@10: 1.0000\n"))
         #expect(report.description.contains("baseline common-neighbours recall@10: 1.0000"))
+    }
+
+    @Test("NDCG@k weighs a hit by its rank and is 1 for the ideal list")
+    func ndcgByRank() {
+        #expect(SuggestionEvaluation.ndcg([true, true, false], relevant: 2, k: 10) == 1)
+        #expect(SuggestionEvaluation.ndcg([false, false], relevant: 1, k: 10) == 0)
+        // One relevant, found second: (1 / log2 3) / (1 / log2 2).
+        #expect(abs(SuggestionEvaluation.ndcg([false, true], relevant: 1, k: 10) - 1 / log2(3)) < 1e-12)
+        // More relevant than k: the ideal is k hits; a hit beyond k counts nothing.
+        #expect(SuggestionEvaluation.ndcg([true], relevant: 5, k: 1) == 1)
+        #expect(SuggestionEvaluation.ndcg([false, true], relevant: 5, k: 1) == 0)
+    }
+
+    @Test("the comparison measures every scorer on each seed's own split, as a single run does")
+    func comparisonOverSeeds() {
+        let edges = TestGraphs.randomEdges(nodeCount: 300, edgeCount: 2_400, seed: 4)
+        let comparison = SuggestionEvaluation.compare(edges: edges, holdout: 0.1, seeds: [1, 2, 3], users: 100, k: 10)
+        #expect(comparison.runs.map(\.seed) == [1, 2, 3])
+        for run in comparison.runs {
+            let single = SuggestionEvaluation.run(edges: edges, holdout: 0.1, seed: run.seed, users: 100, k: 10)
+            #expect(run.quality(of: .resourceAllocation) == single.production)
+            #expect(run.quality(of: .commonNeighbours) == single.baseline)
+        }
+        let recalls = comparison.runs.compactMap { $0.quality(of: .commonNeighbours)?.recall }
+        let spread = comparison.spread(.commonNeighbours, \.recall)
+        #expect(spread.low == recalls.min() && spread.high == recalls.max())
+        #expect(abs(spread.mean - recalls.reduce(0, +) / 3) < 1e-12)
+        #expect(comparison.recallRatio(.resourceAllocation, to: .resourceAllocation).mean == 1)
+        #expect(comparison.description.contains("| resource-allocation (serving) |"))
     }
 
     @Test("recall counts the share of held-out edges found; k of 1 finds at most one per user")

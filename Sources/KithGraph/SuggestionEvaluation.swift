@@ -1,5 +1,8 @@
 import Foundation
 
+/// A quality figure as the reports print it: four decimal places.
+func fourPlaces(_ value: Double) -> String { String(format: "%.4f", value) }
+
 /// How well one scorer recovered held-out connections.
 public struct ScorerQuality: Sendable, Hashable {
     /// The scorer measured.
@@ -34,20 +37,14 @@ public struct EvaluationReport: Sendable, CustomStringConvertible {
 
     /// The report as labelled lines: production `recall@k` and `hit-rate@k` first, then the baseline's.
     public var description: String {
-        func format(_ value: Double) -> String {
-            let scaled = (value * 10_000).rounded()
-            let whole = Int(scaled) / 10_000
-            let fraction = String(Int(scaled) % 10_000)
-            return "\(whole)." + String(repeating: "0", count: 4 - fraction.count) + fraction
-        }
-        return [
+        [
             "edges: \(edgeCount), held out: \(heldOutEdgeCount) (holdout \(holdout), seed \(seed))",
             "evaluated users: \(evaluatedUserCount)",
             "scorer: \(production.scorer)",
-            "recall@\(k): \(format(production.recall))",
-            "hit-rate@\(k): \(format(production.hitRate))",
-            "baseline \(baseline.scorer) recall@\(k): \(format(baseline.recall))",
-            "baseline \(baseline.scorer) hit-rate@\(k): \(format(baseline.hitRate))",
+            "recall@\(k): \(fourPlaces(production.recall))",
+            "hit-rate@\(k): \(fourPlaces(production.hitRate))",
+            "baseline \(baseline.scorer) recall@\(k): \(fourPlaces(baseline.recall))",
+            "baseline \(baseline.scorer) hit-rate@\(k): \(fourPlaces(baseline.hitRate))",
         ].joined(separator: "\n")
     }
 }
@@ -259,8 +256,9 @@ public struct ComparisonReport: Sendable, CustomStringConvertible {
     /// A table: one row per scorer with each figure's mean and [low–high] over the seeds, and its recall
     /// against Resource Allocation's on the same splits.
     public var description: String {
-        func f(_ value: Double) -> String { String(format: "%.4f", value) }
-        func cell(_ spread: Spread) -> String { "\(f(spread.mean)) [\(f(spread.low))–\(f(spread.high))]" }
+        func cell(_ spread: Spread) -> String {
+            "\(fourPlaces(spread.mean)) [\(fourPlaces(spread.low))–\(fourPlaces(spread.high))]"
+        }
         var lines = [
             "holdout \(holdout), seeds \(runs.map { String($0.seed) }.joined(separator: ",")), "
                 + "users evaluated per seed \(runs.map { String($0.evaluatedUserCount) }.joined(separator: ",")), "

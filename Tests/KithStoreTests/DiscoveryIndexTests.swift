@@ -1,6 +1,5 @@
 import KithCore
 import KithTestSupport
-import SQLKit
 import Testing
 
 @testable import KithStore
@@ -68,11 +67,7 @@ struct DiscoveryIndexTests {
     @Test("CON-05 DSR-03 a catch-up after the first load starts from the log ranges, scanning no grant or person")
     func catchUpReadsOnlyTheRanges() async throws {
         try await withTestStore(.sqlite) { store in
-            let plan = try await store.database.read { sql in
-                try await sql.raw("EXPLAIN QUERY PLAN \(DiscoveryIndex.catchUpQuery(since: 42))").all().map {
-                    try $0.decode(column: "detail", as: String.self)
-                }
-            }
+            let plan = try await QueryPlanTests.plan(DiscoveryIndex.catchUpQuery(since: 42), on: store)
             #expect(plan.contains { $0.hasPrefix("SEARCH consents USING INDEX consents_log_seq") }, "\(plan)")
             #expect(plan.contains { $0.hasPrefix("SEARCH users USING INDEX users_phone_seq") }, "\(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(plan)")

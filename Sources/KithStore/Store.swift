@@ -43,18 +43,21 @@ public struct KithStore: Sendable {
 
 /// Random tokens and identifiers.
 enum Random {
+    /// Eight bytes per draw from the system's generator: one draw per byte was one `getrandom` call per
+    /// byte, thirty-two for a token.
     static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 
     /// URL-safe base64 without padding.
-    static func token(_ count: Int = 32) -> String {
-        Data(bytes(count)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func token(_ count: Int = 32) -> String { bytes(count).base64URLString }
 
     static func digits(_ count: Int) -> String {
         var generator = SystemRandomNumberGenerator()

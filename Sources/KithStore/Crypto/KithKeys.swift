@@ -9,22 +9,27 @@ import Logging
 /// - `blindIndex`: HMAC-SHA256 key for looking phone numbers up without storing them in the clear.
 /// - `logSigning`: Ed25519 key that signs the processing log's tree heads (SEC-08).
 public struct KithKeys: Sendable {
+    /// The signing key, only ever read once made: its storage is immutable bytes, so sharing it between
+    /// threads is safe although swift-crypto's type does not say so.
+    private struct SigningKey: @unchecked Sendable {
+        let key: Curve25519.Signing.PrivateKey
+    }
+
     // Raw bytes, because swift-crypto's key types are not `Sendable` in the version we build with.
     private let encryptionBytes: [UInt8]
     private let blindIndexBytes: [UInt8]
-    private let logSigningBytes: [UInt8]
 
     public var encryption: SymmetricKey { SymmetricKey(data: encryptionBytes) }
     public var blindIndex: SymmetricKey { SymmetricKey(data: blindIndexBytes) }
-    public var logSigning: Curve25519.Signing.PrivateKey {
-        // The bytes were validated as a key when this value was made.
-        try! Curve25519.Signing.PrivateKey(rawRepresentation: logSigningBytes)
-    }
+    /// Made once: making the key from its bytes derives the public key, a scalar multiplication that was
+    /// a fifth of every log append's signing.
+    public var logSigning: Curve25519.Signing.PrivateKey { logSigningKey.key }
+    private let logSigningKey: SigningKey
 
     public init(encryption: SymmetricKey, blindIndex: SymmetricKey, logSigning: Curve25519.Signing.PrivateKey) {
         self.encryptionBytes = encryption.withUnsafeBytes { Array($0) }
         self.blindIndexBytes = blindIndex.withUnsafeBytes { Array($0) }
-        self.logSigningBytes = Array(logSigning.rawRepresentation)
+        self.logSigningKey = SigningKey(key: logSigning)
     }
 
     /// Fresh random keys.
@@ -48,8 +53,7 @@ public struct KithKeys: Sendable {
         self.encryptionBytes = Array(try bytes(encryptionBase64, "KITH_ENCRYPTION_KEY", count: 32))
         self.blindIndexBytes = Array(try bytes(blindIndexBase64, "KITH_BLIND_INDEX_KEY", count: 32))
         let signing = try bytes(logSigningBase64, "KITH_LOG_SIGNING_KEY", count: 32)
-        _ = try Curve25519.Signing.PrivateKey(rawRepresentation: signing)
-        self.logSigningBytes = Array(signing)
+        self.logSigningKey = SigningKey(key: try Curve25519.Signing.PrivateKey(rawRepresentation: signing))
     }
 
     private struct File: Codable {
@@ -126,18 +130,26 @@ public struct PhoneVault: Sendable {
         return phone
     }
 
-    public func seal(_ plain: [UInt8]) throws -> String {
+    public func seal(_ plain: [UInt8]) throws -> String { try sealedBox(plain).base64EncodedString() }
+
+    /// AES-GCM's combined box (nonce, cipher text, tag) of `plain`.
+    public func sealedBox(_ plain: [UInt8]) throws -> Data {
         guard let combined = try AES.GCM.seal(plain, using: keys.encryption).combined else {
             throw KithError(.internalError, detail: "Encryption failed.")
         }
-        return combined.base64EncodedString()
+        return combined
     }
 
     public func open(_ cipher: String) throws -> [UInt8] {
         guard let data = Data(base64Encoded: cipher) else {
             throw KithError(.internalError, detail: "A stored value could not be read.")
         }
-        return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: data), using: keys.encryption))
+        return try open(box: data)
+    }
+
+    /// The plain bytes of a combined box from ``sealedBox(_:)``.
+    public func open(box: Data) throws -> [UInt8] {
+        Array(try AES.GCM.open(AES.GCM.SealedBox(combined: box), using: keys.encryption))
     }
 
     /// A keyed digest for secrets that are only ever compared (verification codes, client addresses).

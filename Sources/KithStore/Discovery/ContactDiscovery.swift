@@ -442,11 +442,7 @@ public struct ContactDiscovery: Sendable {
         bytes.reserveCapacity(set.count * 32)
         for blind in set.sorted() { blind.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         mac.update(data: bytes)
-        return Data(mac.finalize()).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
-                of: "=",
-                with: ""
-            )
+        return Data(mac.finalize()).base64URLString
     }
 
     /// Whether the store remembers handing out `token` to `user` (one of their five latest).

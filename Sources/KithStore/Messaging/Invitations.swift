@@ -159,26 +159,19 @@ public struct Invitations: Sendable {
             textSHA256: text.sha256Hex,
             expiresAt: now + Int64(policy.previewLifetime) * 1000
         )
-        let token = try store.vault.seal(Array(try JSONEncoder().encode(sealed)))
+        let token = try store.vault.sealedBox(Array(try JSONEncoder().encode(sealed)))
         return InvitationPreview(
             channel: channel,
             text: text,
             link: policy.linkBase + linkCode,
             textSHA256: sealed.textSHA256,
-            previewToken: urlSafe(token),
+            previewToken: token.base64URLString,
             expiresAt: sealed.expiresAt
         )
     }
 
-    func urlSafe(_ base64: String) -> String {
-        base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
     func open(_ token: String) -> Sealed? {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let plain = try? store.vault.open(base64) else { return nil }
+        guard let box = Data(base64URLEncoded: token), let plain = try? store.vault.open(box: box) else { return nil }
         return try? JSONDecoder().decode(Sealed.self, from: Data(plain))
     }
 

@@ -117,6 +117,16 @@ public struct MessageDispatcher: Sendable {
         let recipient = store.vault.blindIndex(message.to)
         let refused = KithError(.forbidden, detail: "A message not bound to the act that authorised it is never sent.")
         let now = store.clock.nowMillis
+        // The authorising entry is read and decoded before the write: the log is append-only, so the
+        // entry at the message's claimed sequence number cannot change, and the transaction below checks
+        // that the message's record names that very number.
+        let logged = try await store.database.read { sql in
+            try await sql.raw("SELECT entry FROM processing_log WHERE seq = \(bind: message.logSeq)").first()?
+                .decode(column: "entry", as: String.self)
+        }
+        guard let logged, let entry = try? JSONDecoder().decode(ProcessingEntry.self, from: Data(logged.utf8)) else {
+            throw refused
+        }
         try await store.database.transaction { sql in
             guard
                 let row = try await sql.raw(
@@ -128,15 +138,8 @@ public struct MessageDispatcher: Sendable {
                     FROM outbound_messages JOIN message_recipients ON message_recipients.message_id = outbound_messages.id
                     WHERE outbound_messages.id = \(bind: message.id) AND message_recipients.expires_at > \(bind: now)
                     """
-                ).first(),
-                let logged = try await sql.raw(
-                    "SELECT entry FROM processing_log WHERE seq = \(bind: try row.decode(column: "log_seq", as: Int.self))"
                 ).first()
             else { throw refused }
-            let entry = try JSONDecoder().decode(
-                ProcessingEntry.self,
-                from: Data(try logged.decode(column: "entry", as: String.self).utf8)
-            )
             let kind = message.template.kind
             guard try row.decode(column: "sent_at", as: Int64?.self) == nil,
                 try row.decode(column: "log_seq", as: Int.self) == message.logSeq,

@@ -17,7 +17,7 @@ every restart, and once more at the end, it checks:
     exactly the number of records the client knows to be active;
   * `kith ledger verify` (same KITH_DATABASE_URL and KITH_KEY_FILE) exits 0 after every restart.
 
-A full disk is tested separately: the SQLite file on a 2 MiB tmpfs, filled up; every write must fail
+A full disk is tested separately: the SQLite file on a 16 MiB tmpfs, filled up; every write must fail
 with 503 `store-unavailable` or 507 (never a false 2xx: each 2xx must still be there after space is
 freed and the server restarted), and the server must not crash.
 """
@@ -450,6 +450,11 @@ def test_crash_safety_postgres(servers):
 REFUSALS = {(503, "store-unavailable"), (507, None), (507, "store-unavailable"), (507, "insufficient-storage")}
 
 
+# The full-disk tmpfs: several times what the store holds after its migrations and a few sign-ups (~2 MiB
+# of database and WAL), so that the filler, not the store, is what fills it.
+FULL_DISK_BYTES = 16 << 20
+
+
 def fill(directory: Path) -> None:
     """Fills the filesystem of `directory` to the last byte (unbuffered writes, smaller and smaller)."""
     fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -470,8 +475,8 @@ def test_full_disk_sqlite(servers):
         pytest.skip("mounting a tmpfs needs root")
     mountpoint = kithgates.workdir() / "full-disk-mnt"
     mountpoint.mkdir(exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)], capture_output=True, text=True)
-    assert mounted.returncode == 0, f"cannot mount a 2 MiB tmpfs: {mounted.stderr.strip()}"
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FULL_DISK_BYTES}", "tmpfs", str(mountpoint)], capture_output=True, text=True)
+    assert mounted.returncode == 0, f"cannot mount a {FULL_DISK_BYTES} B tmpfs: {mounted.stderr.strip()}"
     try:
         run_full_disk(servers, mountpoint)
     finally:
@@ -523,6 +528,13 @@ def run_full_disk(servers, mountpoint: Path) -> None:
 
     fill(mountpoint)
     free = shutil.disk_usage(mountpoint).free
+    # Freeing the filler must give the store room again: it holds most of the disk, not the store itself
+    # (on a 2 MiB tmpfs the store's WAL after its migrations and the checkpointed file filled the disk on
+    # their own, and freeing the empty filler freed nothing).
+    filler_bytes = (mountpoint / "filler").stat().st_size
+    assert filler_bytes >= FULL_DISK_BYTES // 2, (
+        f"the store took {FULL_DISK_BYTES - filler_bytes} of {FULL_DISK_BYTES} B before the disk was filled; mount a larger tmpfs"
+    )
     i = 0
     # Keep writing until the store refuses (the WAL may still have room for a few), then 50 more.
     first_refusal = None
@@ -575,7 +587,7 @@ def run_full_disk(servers, mountpoint: Path) -> None:
     if verify.returncode != 0:
         problems.append(f"kith ledger verify exited {verify.returncode} after the full disk: {verify.stdout.decode()[-300:]}")
     summary = (
-        f"full disk: {i} writes on a full 2 MiB tmpfs (free {free} B): {refused} refused ({refusal_kinds}), "
+        f"full disk: {i} writes on a full {FULL_DISK_BYTES >> 20} MiB tmpfs ({filler_bytes} B of filler, free {free} B): {refused} refused ({refusal_kinds}), "
         f"{answered_2xx} answered 2xx (all still there after restart: {not any('gone' in p for p in problems)}), "
         f"first refusal at write #{first_refusal}, server alive: {alive_when_full}, recovered after freeing space: {recovered}"
     )

@@ -70,4 +70,46 @@ struct GroupCommitTests {
             #expect(counter == committed.count)
         }
     }
+
+    /// The head is signed once per batch, before its commit: the transactions that queued behind a slow
+    /// one append and commit together, every third appends and then fails, and what is committed must be
+    /// exactly the entries of the others under one head whose signature holds.
+    @Test(
+        "SEC-08 a batch of log appends commits one signed head, with members rolled back after they appended",
+        arguments: Backend.enabled
+    )
+    func batchSignsOneHead(backend: Backend) async throws {
+        try await withTestStore(backend) { store in
+            let draft = ProcessingLogTests.draft
+            let before = try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey).entries
+            let committed = try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask {
+                    try await store.database.transaction { sql in
+                        try await Task.sleep(for: .milliseconds(200))
+                        try await store.log.append([draft], at: store.clock.nowMillis, on: sql)
+                    }
+                    return 1
+                }
+                try await Task.sleep(for: .milliseconds(20))
+                for n in 1...45 {
+                    group.addTask {
+                        do {
+                            try await store.database.transaction { sql in
+                                try await store.log.append([draft, draft], at: store.clock.nowMillis, on: sql)
+                                if n % 3 == 0 { throw Refused() }
+                            }
+                            return 2
+                        } catch is Refused {
+                            return 0
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(committed == 1 + 30 * 2)
+            let report = try await ProcessingLog.verify(on: store.database, publicKey: store.log.publicKey)
+            #expect(report.isIntact, "\(report)")
+            #expect(report.entries == before + committed)
+        }
+    }
 }

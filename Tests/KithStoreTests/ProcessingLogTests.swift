@@ -7,16 +7,18 @@ import Testing
 
 @Suite("Processing log (SEC-08, ACC-11)")
 struct ProcessingLogTests {
+    /// A system entry of the tests, with nothing about anyone.
+    static let draft = EntryDraft(
+        actor: "system",
+        subject: nil,
+        purpose: .securityLog,
+        basis: .legalObligation,
+        basisRef: "legal-obligation",
+        initiation: Initiation(kind: .system, action: "test"),
+        detail: "test entry"
+    )
+
     static func fill(_ store: KithStore, count: Int) async throws {
-        let draft = EntryDraft(
-            actor: "system",
-            subject: nil,
-            purpose: .securityLog,
-            basis: .legalObligation,
-            basisRef: "legal-obligation",
-            initiation: Initiation(kind: .system, action: "test"),
-            detail: "test entry"
-        )
         // Mixed transaction sizes, crossing a checkpoint boundary.
         var written = 0
         var size = 1

@@ -25,9 +25,9 @@ public struct MessagesBenchmark: Sendable {
     }
 
     let store: KithStore
-    public var invitations = 5_000
+    public var invitations = 10_000
     public var inviters = 250
-    public var concurrency = 8
+    public var concurrency = 64
 
     public init(store: KithStore) { self.store = store }
 

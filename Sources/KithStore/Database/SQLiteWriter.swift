@@ -65,22 +65,30 @@ final class SQLiteWriter: Sendable {
     }
 
     /// Writes `members` in one transaction, each in a savepoint of its own when there are several.
+    ///
+    /// What the members leave for the end of the batch (``CommitBatch``: the log's tree head, signed
+    /// once) runs after the last of them, before `COMMIT`.
     private func commit(_ members: [Member]) async -> [Result<any Sendable, any Error>] {
+        let batch = CommitBatch()
+        defer { batch.close() }
         do {
             return try await exclusive { sql in
-                try await sql.raw("BEGIN IMMEDIATE").run()
-                do {
-                    var results: [Result<any Sendable, any Error>] = []
-                    if members.count == 1 {
-                        results.append(.success(try await members[0](sql)))
-                    } else {
-                        for member in members { results.append(try await Self.run(member, savepointOn: sql)) }
+                try await CommitBatch.$current.withValue(batch) {
+                    try await sql.raw("BEGIN IMMEDIATE").run()
+                    do {
+                        var results: [Result<any Sendable, any Error>] = []
+                        if members.count == 1 {
+                            results.append(.success(try await members[0](sql)))
+                        } else {
+                            for member in members { results.append(try await Self.run(member, savepointOn: sql)) }
+                        }
+                        try await batch.finish(on: sql)
+                        try await sql.raw("COMMIT").run()
+                        return results
+                    } catch {
+                        try? await sql.raw("ROLLBACK").run()
+                        throw error
                     }
-                    try await sql.raw("COMMIT").run()
-                    return results
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
                 }
             }
         } catch {

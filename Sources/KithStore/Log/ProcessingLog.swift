@@ -38,7 +38,8 @@ public struct EntryDraft: Sendable {
 /// The append-only, hash-chained processing log (SEC-01, SEC-08, ACC-11).
 ///
 /// Entries are leaves of an RFC 6962 Merkle tree. Each append, inside the caller's transaction, extends
-/// the tree's frontier and stores a tree head signed with Ed25519; a checkpoint head is kept every
+/// the tree's frontier and stores a tree head signed with Ed25519 (once per group commit on SQLite, by the
+/// last transaction of the batch: ``CommitBatch``); a checkpoint head is kept every
 /// ``checkpointInterval`` entries. ``verify(on:publicKey:)`` recomputes the tree from the entries and
 /// detects any altered, removed, inserted or reordered entry.
 public struct ProcessingLog: Sendable {
@@ -121,7 +122,12 @@ public struct ProcessingLog: Sendable {
             ).run()
         }
         let root = frontier.root.hexString
-        let signature = try sign(size: frontier.size, rootHex: root)
+        // In a group commit only the head the batch commits is ever read: sign that one, once, before the
+        // batch commits; the heads of the transactions before it stay unsigned ('') inside the batch.
+        let log = self
+        let signature =
+            CommitBatch.current?.deferOnce("processing-log-head", { sql in try await log.signHead(on: sql) }) == true
+            ? "" : try sign(size: frontier.size, rootHex: root)
         try await sql.raw(
             """
             UPDATE log_state SET size = \(bind: frontier.size), frontier = \(bind: Data(frontier.serialized).base64EncodedString()),
@@ -129,6 +135,18 @@ public struct ProcessingLog: Sendable {
             """
         ).run()
         return entries
+    }
+
+    /// Signs the tree head `log_state` holds in the transaction of `sql`.
+    private func signHead(on sql: any SQLDatabase) async throws {
+        guard let state = try await sql.raw("SELECT size, root FROM log_state WHERE id = 1").first() else {
+            throw KithError(.internalError, detail: "The processing log is not initialised; run kith migrate.")
+        }
+        let signature = try sign(
+            size: try state.decode(column: "size", as: Int.self),
+            rootHex: try state.decode(column: "root", as: String.self)
+        )
+        try await sql.raw("UPDATE log_state SET signature = \(bind: signature) WHERE id = 1").run()
     }
 
     func sign(size: Int, rootHex: String) throws -> String {

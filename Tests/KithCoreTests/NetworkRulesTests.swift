@@ -39,13 +39,17 @@ struct NetworkRulesTests {
         for reason in [SuggestionReason.youHaveTheirNumber, .theyHaveYourNumber] {
             for locale in NoticeLocale.allCases { #expect(!reason.text(locale).contains("friend")) }
         }
-        #expect(Set(SuggestionReason.allCodes).count == 6)
+        // Three steps away: a count, never a name of the people on the way.
+        #expect(SuggestionReason.extendedNetwork(count: 4).text(.en) == "Connected to 4 people your connections know")
+        #expect(SuggestionReason.extendedNetwork(count: 1).text(.en) == "Connected to someone your connections know")
+        #expect(SuggestionReason.extendedNetwork(count: 4).text(.zhCN) == "与您的联系人认识的 4 位用户有联系")
+        #expect(Set(SuggestionReason.allCodes).count == 7)
     }
 }
 
 extension SuggestionReason {
     static let allCodes = [
         SuggestionReason.mutualConnections(count: 1, names: []), .youHaveTheirNumber, .theyHaveYourNumber,
-        .sameEmployer(""), .sameSchool(""), .nonPersonalised,
+        .sameEmployer(""), .sameSchool(""), .extendedNetwork(count: 1), .nonPersonalised,
     ].map(\.code)
 }

@@ -281,6 +281,73 @@ struct ConnectionTests {
     }
 }
 
+@Suite("Suggestions for people with few connections (issue 16)")
+struct SparseSuggestionTests {
+    /// Vera knows only Mo; Mo knows three people, who know twelve more between them (one of the three hides
+    /// their list, so their four are out of reach). Ten suitable people exist within three steps: Vera gets ten.
+    @Test(
+        "PYM-04 a viewer with one connection gets a full list from three steps away, with an honest reason",
+        arguments: Backend.enabled
+    )
+    func threeSteps(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let viewer = try await app.person(1, name: "Vera")
+            let mo = try await app.person(2, name: "Mo")
+            try await app.connect(viewer, mo)
+            var bridges: [TestApp.Person] = []
+            for n in 0..<3 {
+                let bridge = try await app.person(10 + n, name: "Bridge\(n)", fields: ["hideConnections": n == 2])
+                try await app.connect(mo, bridge)
+                bridges.append(bridge)
+            }
+            var farPeople: [[TestApp.Person]] = []
+            for (index, bridge) in bridges.enumerated() {
+                var people: [TestApp.Person] = []
+                for n in 0..<4 {
+                    let person = try await app.person(20 + index * 4 + n, name: "Far\(index)\(n)")
+                    try await app.connect(bridge, person)
+                    people.append(person)
+                }
+                farPeople.append(people)
+            }
+            let far = farPeople.map { $0.map(\.id) }
+            // One of the first bridge's people also knows the second bridge: two bridges, ranked first of its kind.
+            try await app.connect(bridges[1], farPeople[0][0])
+            try await app.consentTo("personalised", viewer)
+
+            let reply = try await app.call(.get, "/v1/me/suggestions?locale=en&limit=10", token: viewer.token)
+            let items = try #require(reply.json["suggestions"] as? [[String: Any]])
+            let ids = items.compactMap { ($0["person"] as? [String: Any])?["userId"] as? String }
+            #expect(ids.count == 10)
+            #expect(Array(ids.prefix(3)).sorted() == bridges.map(\.id).sorted(), "two steps first")
+            #expect(ids[3] == far[0][0], "two bridges beat one")
+            #expect(Set(ids.dropFirst(3)).isSubset(of: Set(far[0] + far[1])))
+            #expect(Set(ids).isDisjoint(with: far[2]), "the hidden list leads nowhere")
+            for item in items.dropFirst(3) {
+                let reasons = item["reasons"] as? [[String: String]] ?? []
+                #expect(reasons.map { $0["code"] } == ["extended-network"])
+                #expect(reasons.first?["text"]?.hasPrefix("Connected to ") == true)
+                #expect(!"\(reasons)".contains("Bridge"), "no one on the way is named")
+            }
+            let first = (items[3]["reasons"] as? [[String: String]])?.first?["text"]
+            #expect(first == "Connected to 2 people your connections know")
+            // The explanation says the same.
+            let explained = try await app.call(
+                .get,
+                "/v1/me/suggestions/\(far[1][0])/explanation?locale=en",
+                token: viewer.token
+            )
+            #expect(explained.status == .ok)
+            #expect("\(explained.json)".contains("extended-network"))
+            // Without personalisation the list is the plain one: no three-step reasons (PYM-02).
+            _ = try await app.call(.delete, "/v1/me/consents/personalised-suggestions", token: viewer.token)
+            let plain = try await app.call(.get, "/v1/me/suggestions?locale=en", token: viewer.token)
+            #expect(plain.json["personalised"] as? Bool == false)
+            #expect(!plain.body.contains("extended-network"))
+        }
+    }
+}
+
 @Suite("Endorsements (MSG-01; Wang v. Maimai)")
 struct EndorsementTests {
     @Test("MSG-01 endorsing needs a connection and sends nothing", arguments: Backend.enabled)

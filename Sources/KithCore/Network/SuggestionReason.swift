@@ -14,6 +14,10 @@ public enum SuggestionReason: Sendable, Equatable {
     case sameEmployer(String)
     /// Both name the same school, and the suggested person shows it to everyone.
     case sameSchool(String)
+    /// Three steps away: connected to `count` people whom the viewer's connections know, through connection
+    /// lists that are not hidden (issue 16). No one on the way is named: they are not the viewer's
+    /// connections.
+    case extendedNetwork(count: Int)
     /// The non-personalised list: no personal characteristics were used (PYM-02, PYM-08).
     case nonPersonalised
 
@@ -25,6 +29,7 @@ public enum SuggestionReason: Sendable, Equatable {
         case .theyHaveYourNumber: "they-have-your-number"
         case .sameEmployer: "same-employer"
         case .sameSchool: "same-school"
+        case .extendedNetwork: "extended-network"
         case .nonPersonalised: "non-personalised"
         }
     }
@@ -57,6 +62,10 @@ public enum SuggestionReason: Sendable, Equatable {
         case (.sameEmployer(let employer), .zhCN): return "同在\(employer)工作"
         case (.sameSchool(let school), .en): return "Also studied at \(school)"
         case (.sameSchool(let school), .zhCN): return "同样就读于\(school)"
+        case (.extendedNetwork(let count), .en):
+            return count == 1
+                ? "Connected to someone your connections know" : "Connected to \(count) people your connections know"
+        case (.extendedNetwork(let count), .zhCN): return "与您的联系人认识的 \(count) 位用户有联系"
         case (.nonPersonalised, .en): return "Not personalised: among the most connected people on Kith"
         case (.nonPersonalised, .zhCN): return "非个性化推荐：Kith 上人脉较多的用户"
         }
@@ -70,6 +79,7 @@ public enum SuggestionReason: Sendable, Equatable {
         case .theyHaveYourNumber: 0.8
         case .sameEmployer: 0.3
         case .sameSchool: 0.2
+        case .extendedNetwork: 0
         case .nonPersonalised: 0
         }
     }

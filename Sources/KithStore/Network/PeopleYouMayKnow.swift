@@ -134,8 +134,15 @@ public struct PeopleYouMayKnow: Sendable {
         let viewer = try await store.database.read { try await self.viewer(user, on: $0) }
         let explained: SuggestedPerson?
         if viewer.personalised {
+            let threeStep = threeStepPool(for: viewer, limit: 1)
             explained = try await store.database.read { sql in
-                try await self.evaluate([candidate], for: viewer, limit: 1, locale: locale, on: sql).first
+                try await self.evaluate(
+                    Candidates(people: [candidate], threeStep: threeStep),
+                    for: viewer,
+                    limit: 1,
+                    locale: locale,
+                    on: sql
+                ).first
             }
         } else {
             explained = try await plainList(for: viewer, limit: 200, locale: locale).suggestions.first {
@@ -226,14 +233,46 @@ public struct PeopleYouMayKnow: Sendable {
         )
     }
 
-    /// Candidates from every signal, before the rules and reasons are applied.
-    func candidates(for viewer: Viewer, limit: Int, on sql: any SQLDatabase) async throws -> Set<UserID> {
+    /// Candidates from every signal, before the rules and reasons are applied, and the three-step
+    /// signal when it is used.
+    struct Candidates {
+        var people: Set<UserID>
+        /// People three steps away, for a viewer whose two-step candidates run short (issue 16).
+        var threeStep: [UserID: ThreeStepSuggestion]
+    }
+
+    /// Fewer two-step candidates than this and the list is filled from three steps away (issue 16): people
+    /// with a handful of connections — newcomers — would otherwise get a short list. A list ranks at least
+    /// this many two-step candidates, so it and the explanation of one of it agree on whether it is short.
+    static let threeStepBelow = 30
+
+    /// The people three steps from the viewer through connection lists they may see, when their two-step
+    /// candidates run short; empty otherwise.
+    ///
+    /// - Parameter twoStep: How many two-step candidates a ranking of at least ``threeStepBelow`` found;
+    ///   `nil` to rank them here.
+    func threeStepPool(for viewer: Viewer, limit: Int, twoStep: Int? = nil) -> [UserID: ThreeStepSuggestion] {
+        let node = replica.node(for: viewer.user)
+        let filter = replica.policyFilter(excluding: viewer.excluded)
+        let twoStep = twoStep ?? replica.graph.suggestions(for: node, k: Self.threeStepBelow, filter: filter).count
+        guard twoStep < Self.threeStepBelow else { return [:] }
+        let found = replica.graph.threeStepSuggestions(
+            for: node,
+            k: max(Self.threeStepBelow, limit * 3),
+            filter: filter
+        )
+        return Dictionary(zip(replica.users(of: found.map(\.candidate)), found)) { first, _ in first }
+    }
+
+    func candidates(for viewer: Viewer, limit: Int, on sql: any SQLDatabase) async throws -> Candidates {
         var candidates: Set<UserID> = []
         let replica = self.replica
         let node = replica.node(for: viewer.user)
         let filter = replica.policyFilter(excluding: viewer.excluded)
-        let ranked = replica.graph.suggestions(for: node, k: max(30, limit * 3), filter: filter)
+        let ranked = replica.graph.suggestions(for: node, k: max(Self.threeStepBelow, limit * 3), filter: filter)
         candidates.formUnion(replica.users(of: ranked.map(\.candidate)))
+        let threeStep = threeStepPool(for: viewer, limit: limit, twoStep: ranked.count)
+        candidates.formUnion(threeStep.keys)
         for row in try await sql.raw(
             "SELECT contact_id AS other FROM contact_edges WHERE owner_id = \(bind: viewer.user.rawValue) LIMIT 5000"
         ).all() {
@@ -262,7 +301,7 @@ public struct PeopleYouMayKnow: Sendable {
                 candidates.insert(UserID(rawValue: try row.decode(column: "user_id", as: String.self)))
             }
         }
-        return candidates
+        return Candidates(people: candidates, threeStep: threeStep)
     }
 
     /// Applies the rules to candidates and derives each one's reasons from the store and the graph; the
@@ -273,15 +312,18 @@ public struct PeopleYouMayKnow: Sendable {
     /// name then have their profiles read, and their reasons and order are derived from those exactly.
     /// The keys are written with the profile in one statement (``SocialNetwork/save(_:of:at:on:)``), so
     /// both passes agree on who shares an employer or school.
+    ///
+    /// Equal ranks are ordered by more mutual connections, then more people in common three steps away,
+    /// then more connections — a signal each, never the identifier alone (issue 16).
     func evaluate(
-        _ candidates: Set<UserID>,
+        _ candidates: Candidates,
         for viewer: Viewer,
         limit: Int,
         locale: NoticeLocale,
         on sql: any SQLDatabase
     ) async throws -> [SuggestedPerson] {
         let viewerNode = replica.node(for: viewer.user)
-        var eligible = candidates.filter { candidate in
+        var eligible = candidates.people.filter { candidate in
             guard candidate != viewer.user, !viewer.excluded.contains(candidate) else { return false }
             guard let node = replica.existingNode(for: candidate) else { return true }
             return !replica.graph.areConnected(viewerNode, node)
@@ -335,10 +377,23 @@ public struct PeopleYouMayKnow: Sendable {
             if haveMine.contains(candidate) { score = (score ?? 0) + SuggestionReason.theyHaveYourNumber.weight }
             if sameEmployer.contains(candidate) { score = (score ?? 0) + SuggestionReason.sameEmployer("").weight }
             if sameSchool.contains(candidate) { score = (score ?? 0) + SuggestionReason.sameSchool("").weight }
+            if mutualsOf[candidate] == nil, let far = candidates.threeStep[candidate] {
+                score = (score ?? 0) + far.score
+            }
             return score.map { ($0, candidate) }
         }
-        let shown = ranked.sorted { ($0.score, $1.user.rawValue) > ($1.score, $0.user.rawValue) }.prefix(limit)
-            .map(\.user)
+        /// Rank, then the tie-breaks: mutual connections, people in common three steps away, connections.
+        func order(_ score: Double, _ user: UserID) -> (Double, Int, Int, Int) {
+            let node = replica.existingNode(for: user)
+            return (
+                score, mutualsOf[user]?.count ?? 0, candidates.threeStep[user]?.bridgeCount ?? 0,
+                node.map { graph.degree(of: $0) } ?? 0
+            )
+        }
+        let shown = ranked.sorted { a, b in
+            let (x, y) = (order(a.score, a.user), order(b.score, b.user))
+            return x != y ? x > y : a.user.rawValue < b.user.rawValue
+        }.prefix(limit).map(\.user)
 
         // Pass 2: the profiles of those shown and of the mutuals they name; their reasons, exactly.
         let named = Set(shown.flatMap { mutualsOf[$0]?.prefix(Self.namedMutualLookup) ?? [] })
@@ -371,6 +426,9 @@ public struct PeopleYouMayKnow: Sendable {
                 others.append(.sameSchool(school))
             }
             reasons += others.map { ($0.weight, $0) }
+            if mutualsOf[candidate] == nil, let far = candidates.threeStep[candidate] {
+                reasons.append((far.score, .extendedNetwork(count: far.bridgeCount)))
+            }
             guard !reasons.isEmpty else { continue }
             reasons.sort { $0.weight > $1.weight }
             scored.append(
@@ -388,7 +446,10 @@ public struct PeopleYouMayKnow: Sendable {
                 )
             )
         }
-        scored.sort { ($0.score, $1.user.rawValue) > ($1.score, $0.user.rawValue) }
+        scored.sort { a, b in
+            let (x, y) = (order(a.score, a.user), order(b.score, b.user))
+            return x != y ? x > y : a.user.rawValue < b.user.rawValue
+        }
         return scored.map(\.person)
     }
 

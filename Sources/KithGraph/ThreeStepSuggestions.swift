@@ -21,6 +21,10 @@ public struct ThreeStepSuggestion: Sendable, Hashable {
         self.degree = degree
     }
 
+    /// Fewer two-step candidates than this and a list is filled from three steps away: people with a handful
+    /// of connections — newcomers — would otherwise get a short list.
+    public static let fillBelow = 30
+
     /// Higher score first, then more bridges, then more connections; the node only when all of those tie.
     func ranksAbove(_ other: ThreeStepSuggestion) -> Bool {
         (score, bridgeCount, degree, other.candidate) > (other.score, other.bridgeCount, other.degree, candidate)

@@ -241,10 +241,10 @@ public struct PeopleYouMayKnow: Sendable {
         var threeStep: [UserID: ThreeStepSuggestion]
     }
 
-    /// Fewer two-step candidates than this and the list is filled from three steps away (issue 16): people
-    /// with a handful of connections — newcomers — would otherwise get a short list. A list ranks at least
-    /// this many two-step candidates, so it and the explanation of one of it agree on whether it is short.
-    static let threeStepBelow = 30
+    /// Fewer two-step candidates than this and the list is filled from three steps away (issue 16). A list
+    /// ranks at least this many two-step candidates, so it and the explanation of one of it agree on
+    /// whether it is short.
+    static let threeStepBelow = ThreeStepSuggestion.fillBelow
 
     /// The people three steps from the viewer through connection lists they may see, when their two-step
     /// candidates run short; empty otherwise.

@@ -1,6 +1,6 @@
 /// How candidates for "people you may know" are scored from the mutual connections they share with the viewer.
 ///
-/// Both scorers look only at two-hop paths viewer – mutual – candidate, so every score is explained by the mutual
+/// The two-step scorers look only at paths viewer – mutual – candidate, so every score is explained by the mutual
 /// connections listed in its ``Suggestion``.
 public enum Scorer: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Resource Allocation: the sum over mutual connections `z` of `1 / degree(z)`. A mutual with few connections is
@@ -8,6 +8,10 @@ public enum Scorer: String, Sendable, Hashable, CaseIterable, CustomStringConver
     case resourceAllocation = "resource-allocation"
     /// Common Neighbours: the number of mutual connections. The baseline; ties go to the lower node.
     case commonNeighbours = "common-neighbours"
+    /// Resource Allocation, and for a viewer with fewer than ``ThreeStepSuggestion/fillBelow`` two-step
+    /// candidates the list filled from three steps away, merged by score — what the service serves (issue 16).
+    /// Ranking two steps, the graph engine scores it as Resource Allocation; the evaluation adds the fill.
+    case resourceAllocationThreeSteps = "resource-allocation+three-steps"
 
     /// The scorer used for serving and for the headline evaluation numbers.
     public static let production: Scorer = .resourceAllocation

@@ -146,14 +146,8 @@ public enum SuggestionEvaluation {
             var usersWithHit = 0
             for user in split.users {
                 let hidden = heldOutByUser[user, default: []]
-                let ranked = training.suggestions(
-                    for: user,
-                    k: k,
-                    scorer: scorer,
-                    namedMutualLimit: 0,
-                    workspace: &workspace
-                )
-                let found = ranked.map { hidden.contains($0.candidate) }
+                let ranked = rank(user, in: training, k: k, scorer: scorer, workspace: &workspace)
+                let found = ranked.map { hidden.contains($0) }
                 let hits = found.count { $0 }
                 recallSum += Double(hits) / Double(hidden.count)
                 ndcgSum += ndcg(found, relevant: hidden.count, k: k)
@@ -167,6 +161,35 @@ public enum SuggestionEvaluation {
                 ndcg: ndcgSum / userCount
             )
         }
+    }
+
+    /// The top `k` for `user` by `scorer`; for ``Scorer/resourceAllocationThreeSteps`` as the service ranks
+    /// them: at least ``ThreeStepSuggestion/fillBelow`` two-step candidates, and when fewer exist, those three
+    /// steps away as well, merged by score.
+    static func rank(
+        _ user: NodeID,
+        in graph: CSRGraph,
+        k: Int,
+        scorer: Scorer,
+        workspace: inout SuggestionWorkspace
+    ) -> [NodeID] {
+        guard scorer == .resourceAllocationThreeSteps else {
+            return graph.suggestions(for: user, k: k, scorer: scorer, namedMutualLimit: 0, workspace: &workspace)
+                .map(\.candidate)
+        }
+        let twoStep = graph.suggestions(
+            for: user,
+            k: max(k, ThreeStepSuggestion.fillBelow),
+            scorer: scorer,
+            namedMutualLimit: 0,
+            workspace: &workspace
+        )
+        guard twoStep.count < ThreeStepSuggestion.fillBelow else { return twoStep.prefix(k).map(\.candidate) }
+        let threeStep = graph.threeStepSuggestions(for: user, k: k)
+        let merged =
+            twoStep.map { ($0.score, $0.mutualCount, $0.candidate) }
+            + threeStep.map { ($0.score, 0, $0.candidate) }
+        return merged.sorted { ($0.0, $0.1, $1.2) > ($1.0, $1.1, $0.2) }.prefix(k).map(\.2)
     }
 
     /// NDCG@k of one ranked list with binary relevance: `found[i]` says whether the i-th suggestion was a

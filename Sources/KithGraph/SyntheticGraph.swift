@@ -40,6 +40,49 @@ public enum SyntheticGraph {
         }
         return edges
     }
+
+    /// A community model: people in groups (a workplace, a class, a town) of `communitySize` on average,
+    /// with power-law popularity as in ``chungLu(userCount:edgeCount:seed:powerLawExponent:maximumExpectedDegree:)``;
+    /// a fraction `inside` of the edges join two members of one group, the rest anyone to anyone. Triangles
+    /// and shared neighbours concentrate inside groups, as in real networks, unlike a pure Chung–Lu graph.
+    public static func communities(
+        userCount: Int,
+        edgeCount: Int,
+        seed: UInt64,
+        communitySize: Int = 50,
+        inside: Double = 0.8,
+        powerLawExponent: Double = 2.5
+    ) -> [(NodeID, NodeID)] {
+        precondition(userCount > 1 && communitySize > 1, "too few users")
+        var generator = SplitMix64(seed: seed ^ 0xC0_4411)
+        let global = chungLu(
+            userCount: userCount,
+            edgeCount: edgeCount,
+            seed: seed,
+            powerLawExponent: powerLawExponent,
+            maximumExpectedDegree: Double(userCount) / 4
+        )
+        // Groups of consecutive people in a seeded order, sizes around `communitySize`.
+        var order = (0..<userCount).map { NodeID(truncatingIfNeeded: $0) }
+        generator.shuffle(&order)
+        var groupOf = [Int](repeating: 0, count: userCount)
+        var groups: [[NodeID]] = []
+        var start = 0
+        while start < userCount {
+            let size = max(2, communitySize / 2 + generator.next(below: communitySize))
+            let members = Array(order[start..<min(userCount, start + size)])
+            for member in members { groupOf[Int(member)] = groups.count }
+            groups.append(members)
+            start += size
+        }
+        // Each edge keeps its first end (so popularity stays heavy-tailed); an inside edge moves its second end
+        // into the first end's group.
+        return global.map { a, b in
+            guard generator.nextUnitInterval() < inside else { return (a, b) }
+            let group = groups[groupOf[Int(a)]]
+            return (a, group[generator.next(below: group.count)])
+        }
+    }
 }
 
 /// Vose's alias method: constant-time sampling of an index in proportion to fixed weights.

@@ -13,7 +13,19 @@ struct EvalSuggestions: ParsableCommand {
     )
 
     @Option(help: "Undirected edge list: two integer IDs per line.")
-    var edges: String
+    var edges: String?
+
+    @Option(help: "Instead of --edges, a seeded synthetic graph: chung-lu or communities.")
+    var synthetic: String?
+
+    @Option(help: "People in the synthetic graph.")
+    var nodes = 20_000
+
+    @Option(help: "Mean number of connections in the synthetic graph.")
+    var meanDegree = 10.0
+
+    @Option(help: "Seed of the synthetic graph.")
+    var graphSeed: UInt64 = 11
 
     @Option(help: "Fraction of edges held out.")
     var holdout = 0.1
@@ -28,7 +40,22 @@ struct EvalSuggestions: ParsableCommand {
     var k = 10
 
     func run() throws {
-        let list = try EdgeList.load(path: edges)
+        let list: [(NodeID, NodeID)]
+        switch (edges, synthetic) {
+        case (let path?, nil):
+            list = try EdgeList.load(path: path)
+        case (nil, let kind?):
+            let edgeCount = Int(Double(nodes) * meanDegree / 2)
+            switch kind {
+            case "chung-lu": list = SyntheticGraph.chungLu(userCount: nodes, edgeCount: edgeCount, seed: graphSeed)
+            case "communities":
+                list = SyntheticGraph.communities(userCount: nodes, edgeCount: edgeCount, seed: graphSeed)
+            default: throw ValidationError("--synthetic: chung-lu or communities")
+            }
+            print("synthetic \(kind): \(nodes) people, mean degree \(meanDegree), seed \(graphSeed)")
+        default:
+            throw ValidationError("give --edges FILE or --synthetic chung-lu|communities")
+        }
         let seeds = try Self.seeds(seeds)
         print(SuggestionEvaluation.compare(edges: list, holdout: holdout, seeds: seeds, users: users, k: k))
     }

@@ -74,4 +74,27 @@ struct ThreeStepTests {
             #expect(zip(found, found.dropFirst()).allSatisfy { $0.ranksAbove($1) })
         }
     }
+
+    @Test("the evaluated serving ranker fills a short two-step list from three steps away, merged by score")
+    func evaluatedFill() {
+        var workspace = SuggestionWorkspace()
+        let filled = SuggestionEvaluation.rank(
+            0,
+            in: graph,
+            k: 10,
+            scorer: .resourceAllocationThreeSteps,
+            workspace: &workspace
+        )
+        // 2 and 3 score 1/3 each (one mutual of three connections); 5 scores 5/18 and 4 scores 1/9.
+        #expect(filled == [2, 3, 5, 4])
+        #expect(
+            SuggestionEvaluation.rank(0, in: graph, k: 3, scorer: .resourceAllocationThreeSteps, workspace: &workspace)
+                == [2, 3, 5]
+        )
+        #expect(
+            SuggestionEvaluation.rank(0, in: graph, k: 10, scorer: .resourceAllocation, workspace: &workspace) == [
+                2, 3,
+            ]
+        )
+    }
 }

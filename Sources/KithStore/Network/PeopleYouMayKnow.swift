@@ -382,13 +382,22 @@ public struct PeopleYouMayKnow: Sendable {
             }
             return score.map { ($0, candidate) }
         }
-        /// Rank, then the tie-breaks: mutual connections, people in common three steps away, connections.
+        // The tie-breaks after the rank, looked up once per candidate: mutual connections, people in common
+        // three steps away, connections.
+        let ties = Dictionary(
+            uniqueKeysWithValues: list.map { user in
+                (
+                    user,
+                    (
+                        mutualsOf[user]?.count ?? 0, candidates.threeStep[user]?.bridgeCount ?? 0,
+                        replica.existingNode(for: user).map { graph.degree(of: $0) } ?? 0
+                    )
+                )
+            }
+        )
         func order(_ score: Double, _ user: UserID) -> (Double, Int, Int, Int) {
-            let node = replica.existingNode(for: user)
-            return (
-                score, mutualsOf[user]?.count ?? 0, candidates.threeStep[user]?.bridgeCount ?? 0,
-                node.map { graph.degree(of: $0) } ?? 0
-            )
+            let tie = ties[user] ?? (0, 0, 0)
+            return (score, tie.0, tie.1, tie.2)
         }
         let shown = ranked.sorted { a, b in
             let (x, y) = (order(a.score, a.user), order(b.score, b.user))

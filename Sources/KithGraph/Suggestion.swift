@@ -12,6 +12,12 @@ public enum Scorer: String, Sendable, Hashable, CaseIterable, CustomStringConver
     /// candidates the list filled from three steps away, merged by score — what the service serves (issue 16).
     /// Ranking two steps, the graph engine scores it as Resource Allocation; the evaluation adds the fill.
     case resourceAllocationThreeSteps = "resource-allocation+three-steps"
+    /// The learned ranker (issue 16 §2) fitted on the training part of each evaluation split only:
+    /// ``LearnedRanking``'s pool reordered by a ``SuggestionModel`` from ``SuggestionTraining``. Ranking two
+    /// steps, the graph engine scores the pool as Resource Allocation; the evaluation reorders it.
+    case learned = "learned"
+    /// The learned ranker with the model Kith ships, ``SuggestionModel/shipped``.
+    case shippedModel = "shipped-model"
 
     /// The scorer used for serving and for the headline evaluation numbers.
     public static let production: Scorer = .resourceAllocation

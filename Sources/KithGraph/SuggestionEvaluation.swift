@@ -61,6 +61,16 @@ public enum SuggestionEvaluation {
         public var users: [NodeID]
         /// One more than the highest node ID in the input.
         public var nodeCount: Int
+
+        /// Each person's held-out connections.
+        public var heldOutByPerson: [NodeID: Set<NodeID>] {
+            var lost: [NodeID: Set<NodeID>] = [:]
+            for (a, b) in heldOut {
+                lost[a, default: []].insert(b)
+                lost[b, default: []].insert(a)
+            }
+            return lost
+        }
     }
 
     /// Splits `edges` reproducibly.
@@ -131,22 +141,32 @@ public enum SuggestionEvaluation {
         )
     }
 
+    /// The seed of the examples a ``Scorer/learned`` fit hides from a split's training edges.
+    static let trainingSeed: UInt64 = 0x7EA1
+
     /// Each scorer's quality on one split: it ranks from the training edges for every evaluated user.
     static func measure(_ split: Split, k: Int, scorers: [Scorer]) -> [ScorerQuality] {
         let training = CSRGraph(edges: split.training, nodeCount: split.nodeCount)
-        var heldOutByUser: [NodeID: Set<NodeID>] = [:]
-        for (a, b) in split.heldOut {
-            heldOutByUser[a, default: []].insert(b)
-            heldOutByUser[b, default: []].insert(a)
-        }
+        let heldOutByUser = split.heldOutByPerson
         var workspace = SuggestionWorkspace(nodeCount: training.nodeCount)
+        // Fitted on the training edges alone: the held-out ones never reach the fit.
+        let fitted =
+            scorers.contains(.learned)
+            ? SuggestionTraining.fit(
+                SuggestionTraining.examples(edges: split.training, seed: Self.trainingSeed),
+                version: "fitted on this split's training edges",
+                fittedOn: ["\(split.training.count) training edges"]
+            ) : nil
         return scorers.map { scorer in
+            let model = scorer == .learned ? fitted : scorer == .shippedModel ? SuggestionModel.shipped : nil
             var recallSum = 0.0
             var ndcgSum = 0.0
             var usersWithHit = 0
             for user in split.users {
                 let hidden = heldOutByUser[user, default: []]
-                let ranked = rank(user, in: training, k: k, scorer: scorer, workspace: &workspace)
+                let ranked =
+                    model.map { training.rankLearned(for: user, k: k, model: $0, filter: .none, workspace: &workspace) }
+                    ?? rank(user, in: training, k: k, scorer: scorer, workspace: &workspace)
                 let found = ranked.map { hidden.contains($0) }
                 let hits = found.count { $0 }
                 recallSum += Double(hits) / Double(hidden.count)

@@ -428,7 +428,7 @@ struct AccumulatorLayout {
     func rankingKey(_ packed: UInt64, scorer: Scorer) -> UInt64 {
         let count = packed & ((1 &<< UInt64(countBits)) &- 1)
         switch scorer {
-        case .resourceAllocation, .resourceAllocationThreeSteps:
+        case .resourceAllocation, .resourceAllocationThreeSteps, .learned, .shippedModel:
             let sum = packed &>> UInt64(countBits)
             let quantized = (sum &+ (1 &<< UInt64(quantumBits - 1))) &>> UInt64(quantumBits)
             return quantized &<< UInt64(countBits) | count
@@ -440,7 +440,7 @@ struct AccumulatorLayout {
     /// The reported score of a ranking key.
     func score(ofKey key: UInt64, scorer: Scorer) -> Double {
         switch scorer {
-        case .resourceAllocation, .resourceAllocationThreeSteps:
+        case .resourceAllocation, .resourceAllocationThreeSteps, .learned, .shippedModel:
             Double(key >> UInt64(countBits)) * Double(sign: .plus, exponent: quantumBits - fractionBits, significand: 1)
         case .commonNeighbours:
             Double(key)

@@ -66,6 +66,7 @@ struct Kith: AsyncParsableCommand {
         subcommands: [
             Serve.self, Migrate.self, Ledger.self, OperatorCommand.self, PartnerCommand.self, EraseVerify.self,
             EvalSuggestions.self,
+            TrainSuggestions.self,
             Bench.self,
         ]
     )

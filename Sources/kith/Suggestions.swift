@@ -45,19 +45,23 @@ struct EvalSuggestions: ParsableCommand {
         case (let path?, nil):
             list = try EdgeList.load(path: path)
         case (nil, let kind?):
-            let edgeCount = Int(Double(nodes) * meanDegree / 2)
-            switch kind {
-            case "chung-lu": list = SyntheticGraph.chungLu(userCount: nodes, edgeCount: edgeCount, seed: graphSeed)
-            case "communities":
-                list = SyntheticGraph.communities(userCount: nodes, edgeCount: edgeCount, seed: graphSeed)
-            default: throw ValidationError("--synthetic: chung-lu or communities")
-            }
+            list = try Self.synthetic(kind, nodes: nodes, meanDegree: meanDegree, seed: graphSeed)
             print("synthetic \(kind): \(nodes) people, mean degree \(meanDegree), seed \(graphSeed)")
         default:
             throw ValidationError("give --edges FILE or --synthetic chung-lu|communities")
         }
         let seeds = try Self.seeds(seeds)
         print(SuggestionEvaluation.compare(edges: list, holdout: holdout, seeds: seeds, users: users, k: k))
+    }
+
+    /// A seeded synthetic graph: `chung-lu` or `communities`.
+    static func synthetic(_ kind: String, nodes: Int, meanDegree: Double, seed: UInt64) throws -> [(NodeID, NodeID)] {
+        let edgeCount = Int(Double(nodes) * meanDegree / 2)
+        switch kind {
+        case "chung-lu": return SyntheticGraph.chungLu(userCount: nodes, edgeCount: edgeCount, seed: seed)
+        case "communities": return SyntheticGraph.communities(userCount: nodes, edgeCount: edgeCount, seed: seed)
+        default: throw ValidationError("--synthetic: chung-lu or communities")
+        }
     }
 
     /// `1-5`, `1,3,7` or a mix.
@@ -74,6 +78,85 @@ struct EvalSuggestions: ParsableCommand {
         }
         guard !seeds.isEmpty else { throw ValidationError("--seeds: at least one seed") }
         return seeds
+    }
+}
+
+/// `kith train-suggestions`: fits the learned ranker (issue 16 §2) on public or synthetic graphs and writes
+/// the model file the server loads; `--swift` writes it as the model Kith ships.
+struct TrainSuggestions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-suggestions",
+        abstract: "Fit the people-you-may-know ranker on edge lists and synthetic graphs; write the model file."
+    )
+
+    @Option(help: "An undirected edge list to fit on (repeatable): two integer IDs per line.")
+    var edges: [String] = []
+
+    @Option(
+        help: "A synthetic graph to fit on (repeatable): KIND:MEAN-DEGREE, chung-lu or communities; e.g. communities:5."
+    )
+    var synthetic: [String] = []
+
+    @Option(help: "People in each synthetic graph.")
+    var nodes = 20_000
+
+    @Option(help: "Seed of the synthetic graphs and of the hidden edges.")
+    var seed: UInt64 = 101
+
+    @Option(help: "The model's version label.")
+    var version: String
+
+    @Option(help: "Write the model as JSON here (the file KITH_SUGGESTIONS_MODEL names).")
+    var out: String?
+
+    @Option(help: "Write the model as Swift source here (Sources/KithGraph/ShippedSuggestionModel.swift).")
+    var swift: String?
+
+    func run() throws {
+        guard !edges.isEmpty || !synthetic.isEmpty else { throw ValidationError("give --edges or --synthetic") }
+        guard out != nil || swift != nil else { throw ValidationError("give --out FILE or --swift FILE") }
+        var examples = SuggestionTraining.Examples()
+        var sources: [String] = []
+        func add(_ name: String, _ list: [(NodeID, NodeID)]) {
+            let found = SuggestionTraining.examples(edges: list, seed: seed)
+            let positives = found.labels.count { $0 }
+            print("\(name): \(found.userCount) people, \(found.rows.count) candidates, \(positives) hidden connections")
+            examples.append(found)
+            sources.append("\(name) (\(list.count) edges)")
+        }
+        for path in edges { add(URL(fileURLWithPath: path).lastPathComponent, try EdgeList.load(path: path)) }
+        for spec in synthetic {
+            let parts = spec.split(separator: ":")
+            guard parts.count == 2, let degree = Double(parts[1]) else {
+                throw ValidationError("--synthetic: KIND:MEAN-DEGREE, e.g. chung-lu:10; got \(spec)")
+            }
+            let kind = String(parts[0])
+            add(
+                "\(kind) mean degree \(parts[1]), \(nodes) people, seed \(seed)",
+                try EvalSuggestions.synthetic(kind, nodes: nodes, meanDegree: degree, seed: seed)
+            )
+        }
+        let model = SuggestionTraining.fit(examples, version: version, fittedOn: sources)
+        for (feature, weight) in zip(model.features, model.weights) {
+            print("  \(feature.rawValue): \(String(format: "%+.4f", weight))")
+        }
+        let json = try model.encoded()
+        if let out { try json.write(to: URL(fileURLWithPath: out)) }
+        if let swift {
+            // Indented as swift-format keeps a multi-line literal; the closing delimiter's indent is stripped.
+            let body = String(decoding: json, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .map { "    " + $0 }.joined(separator: "\n")
+            let source = """
+                // The suggestion model Kith ships (issue 16 §2), written by `kith train-suggestions --swift`; do not edit by
+                // hand. Fitted on public and synthetic graphs only, never on people's data.
+
+                let shippedSuggestionModelJSON = #\"\"\"
+                \(body)
+                    \"\"\"#
+
+                """
+            try Data(source.utf8).write(to: URL(fileURLWithPath: swift))
+        }
     }
 }
 

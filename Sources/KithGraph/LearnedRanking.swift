@@ -106,15 +106,19 @@ public struct SuggestionModel: Codable, Sendable, Equatable {
         }
     }
 
-    /// The probability of a connection given one candidate's features, in ``RankingFeature/allCases`` order.
-    public func probability(_ values: [Double]) -> Double {
+    /// The log-odds of a connection given one candidate's features, in ``RankingFeature/allCases`` order. Ranks
+    /// as ``probability(_:)`` does, without its rounding to 1 for strong candidates.
+    public func logit(_ values: [Double]) -> Double {
         var logit = intercept
         for (index, feature) in features.enumerated() {
             let value = values[RankingFeature.index(feature)]
             logit += weights[index] * (value - mean[index]) / spread[index]
         }
-        return 1 / (1 + exp(-logit))
+        return logit
     }
+
+    /// The probability of a connection given one candidate's features, in ``RankingFeature/allCases`` order.
+    public func probability(_ values: [Double]) -> Double { 1 / (1 + exp(-logit(values))) }
 
     /// The model shipped with Kith, fitted on public and synthetic graphs only (never on people's data).
     public static let shipped: SuggestionModel = {
@@ -188,8 +192,10 @@ extension AdjacencyReading {
             }
             var (paths, threeStep) = (0, 0.0)
             withNeighbors(of: candidate) { connections in
-                for person in connections where !filter.hides(person) && !filter.excludes(person) {
-                    guard let reached = twoStep[person] else { continue }
+                for person in connections {
+                    guard let reached = twoStep[person], !filter.hides(person), !filter.excludes(person) else {
+                        continue
+                    }
                     paths += reached.paths
                     threeStep += reached.weight / Double(degree(of: person))
                 }
@@ -239,7 +245,7 @@ extension AdjacencyReading {
         let ra = RankingFeature.index(.resourceAllocation)
         let threeStep = RankingFeature.index(.threeStepResourceAllocation)
         let scored = zip(pool, rows).map { candidate, row in
-            (model.probability(row), row[ra], row[threeStep], degree(of: candidate), candidate)
+            (model.logit(row), row[ra], row[threeStep], degree(of: candidate), candidate)
         }
         return scored.sorted { a, b in (a.0, a.1, a.2, a.3, b.4) > (b.0, b.1, b.2, b.3, a.4) }.prefix(k).map(\.4)
     }

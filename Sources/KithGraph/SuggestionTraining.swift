@@ -62,6 +62,7 @@ public enum SuggestionTraining {
         features: [RankingFeature] = RankingFeature.allCases,
         penalty: Double = 1
     ) -> SuggestionModel {
+        precondition(!features.isEmpty, "a model needs at least one feature")
         let columns = features.map(RankingFeature.index)
         let width = columns.count
         let count = Double(max(1, examples.rows.count))

@@ -106,7 +106,7 @@ struct TrainSuggestions: ParsableCommand {
     @Option(help: "The model's version label.")
     var version: String
 
-    @Option(help: "Write the model as JSON here (the file KITH_SUGGESTIONS_MODEL names).")
+    @Option(help: "Write the model as JSON here.")
     var out: String?
 
     @Option(help: "Write the model as Swift source here (Sources/KithGraph/ShippedSuggestionModel.swift).")
@@ -135,6 +135,9 @@ struct TrainSuggestions: ParsableCommand {
                 "\(kind) mean degree \(parts[1]), \(nodes) people, seed \(seed)",
                 try EvalSuggestions.synthetic(kind, nodes: nodes, meanDegree: degree, seed: seed)
             )
+        }
+        guard examples.labels.contains(true) && examples.labels.contains(false) else {
+            throw ValidationError("no hidden connection among the candidates: nothing to fit; give larger graphs")
         }
         let model = SuggestionTraining.fit(examples, version: version, fittedOn: sources)
         for (feature, weight) in zip(model.features, model.weights) {

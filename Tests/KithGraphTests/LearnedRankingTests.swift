@@ -41,6 +41,14 @@ struct LearnedRankingTests {
         #expect(value(hidden, 0, .commonNeighbours) == 1)
         #expect(value(hidden, 1, .resourceAllocation) == 0)
         #expect(value(hidden, 2, .threeStepPaths) == log1p(1), "only 0-1-3-5 is left")
+        // A hidden list two steps away is no path either: through 3 nothing counts.
+        let hiddenFar = graph.rankingFeatures(
+            for: 0,
+            candidates: [5],
+            filter: SuggestionFilter(hiddenIntermediaries: [3])
+        )
+        #expect(value(hiddenFar, 0, .threeStepPaths) == log1p(1), "only 0-2-4-5 is left")
+        #expect(abs(value(hiddenFar, 0, .threeStepResourceAllocation) - 1.0 / 6) < 1e-12)
         // Nor is the list of someone never to be suggested (blocked, say).
         let blocked = graph.rankingFeatures(
             for: 0,
@@ -72,6 +80,7 @@ struct LearnedRankingTests {
         row[RankingFeature.index(.resourceAllocation)] = 0.6
         row[RankingFeature.index(.candidateDegree)] = 3
         let logit = -3 + 1.5 * (0.6 - 0.1) / 0.5 - 0.25 * (3 - 2) / 1
+        #expect(abs(model.logit(row) - logit) < 1e-12)
         #expect(abs(model.probability(row) - 1 / (1 + exp(-logit))) < 1e-12)
         #expect(SuggestionModel.shipped.format == SuggestionModel.format)
         #expect(SuggestionModel.shipped.features.count > 1, "the shipped model is a fit, not a placeholder")
@@ -86,8 +95,11 @@ struct LearnedRankingTests {
         let model = SuggestionTraining.fit(examples, version: "test", fittedOn: ["chung-lu"])
         let weight = model.weights[model.features.firstIndex(of: .candidateDegree)!]
         #expect(weight > 0.5, "weight of the candidate's connections: \(weight)")
-        // Deterministic: the same examples give the same model.
-        #expect(SuggestionTraining.fit(examples, version: "test", fittedOn: ["chung-lu"]) == model)
+        // Deterministic: the same graph and seed give the same examples and the same model.
+        let again = SuggestionTraining.examples(edges: edges, seed: 1, users: 500)
+        #expect(SuggestionTraining.fit(again, version: "test", fittedOn: ["chung-lu"]) == model)
+        let otherSeed = SuggestionTraining.examples(edges: edges, seed: 2, users: 500)
+        #expect(otherSeed.labels != examples.labels, "another seed hides other edges")
     }
 
     @Test("PYM-04 the learned ranking, fitted on training edges only, finds more held-out edges than RA on communities")

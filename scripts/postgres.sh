@@ -27,7 +27,7 @@ case "${1:-start}" in
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR"
     as_postgres "$PG_BIN/initdb" -D "$PG_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300 -c fsync=on" \
+      -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=1000 -c fsync=on" \
       start >/dev/null
     export KITH_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
     echo "PostgreSQL 15 running on 127.0.0.1:$PG_PORT"

@@ -247,8 +247,11 @@ struct ErasureTests {
                     #expect(nodeB.services.network.replica.connections(of: UserID(rawValue: bob.id)) == [])
                     #expect(!nodeB.services.discovery.index.contains(prefix))
                     #expect(try await nodeB.call(.get, "/v1/me", token: ann.token).status == .unauthorized)
-                    // Reading the notice again forgets nothing more and breaks nothing.
-                    #expect(try await feed.catchUp() == 1)
+                    // Reading again forgets nothing more and breaks nothing. The notice is read again only while
+                    // it is inside the feed's overlap (10 s after the last read), which a slow erasure can outlast.
+                    #expect(try await feed.catchUp() <= 1)
+                    #expect(nodeB.services.network.replica.existingNode(for: user) == nil)
+                    #expect(try await nodeB.call(.get, "/v1/me", token: bob.token).status == .ok)
                 }
             }
         }
